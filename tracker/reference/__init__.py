@@ -1,0 +1,1 @@
+"""Reference data seeded at set-up (agencies, offices, countries, implementers, programs)."""
