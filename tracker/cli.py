@@ -1,0 +1,254 @@
+"""The `tracker` command: database, reference data, users and the web server.
+
+Commands wrap the same domain functions the web app and the tests call.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from tracker import migrate
+from tracker.db import get_engine, session_scope
+from tracker.lookups import NameLookupError
+from tracker.models import ROLES, Agency, User
+from tracker.seed import seed_reference
+from tracker.users import UserError, create_user, generate_password, set_password
+
+#: Domain errors shown as a one-line message (exit status 1), never as a traceback.
+USER_ERRORS = (UserError, NameLookupError, migrate.SchemaNotCurrent, ValueError)
+
+
+def _create_app() -> Flask:
+    from tracker import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False,
+             add_version_option=False, load_dotenv=False)
+def main() -> None:
+    """tracker: U.S. anti-trafficking funding, seen whole.
+
+    Set TRACKER_DATABASE_URL to use PostgreSQL (postgresql+psycopg://user@host/db);
+    by default the data is a SQLite file in the instance folder.
+    """
+    context = click.get_current_context()
+    context.call_on_close(lambda: _close_database(context))
+
+
+def _close_database(context: click.Context) -> None:
+    """Close the database connections of the app the command loaded (if it loaded one)."""
+    app = getattr(context.find_object(ScriptInfo), "_loaded_app", None)
+    if app is not None and "tracker.engine" in app.extensions:
+        app.extensions["tracker.engine"].dispose()
+
+
+# FlaskGroup's own options (--app, --env-file, --debug) don't apply: the app is always ours.
+main.params = [p for p in main.params if p.name not in {"app", "env_file", "debug"}]
+
+
+def init_app(app: Flask) -> None:
+    """Register the commands on the app (FlaskGroup lists them under `tracker`)."""
+    for command in (db_group, seed_command, users_group, serve_command):
+        app.cli.add_command(command)
+
+
+@contextmanager
+def _session() -> Iterator[Session]:
+    """A committed-on-success session for a command, with domain errors shown plainly."""
+    try:
+        with session_scope(get_engine()) as session:
+            yield session
+    except USER_ERRORS as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _require_current() -> None:
+    try:
+        migrate.require_current(get_engine())
+    except migrate.SchemaNotCurrent as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+# --- tracker db ---------------------------------------------------------------------------
+
+
+@click.group("db")
+def db_group() -> None:
+    """Create and migrate the database schema (Alembic)."""
+
+
+@db_group.command("upgrade")
+@click.argument("revision", default="head")
+@with_appcontext
+def db_upgrade(revision: str) -> None:
+    """Upgrade the database to REVISION (default: the latest)."""
+    migrate.upgrade(get_engine(), revision)
+    click.echo(f"database at revision {migrate.current_revision(get_engine()) or 'base'}")
+
+
+@db_group.command("downgrade")
+@click.argument("revision", default="-1")
+@with_appcontext
+def db_downgrade(revision: str) -> None:
+    """Downgrade the database to REVISION (default: one step back; "base" removes every table)."""
+    migrate.downgrade(get_engine(), revision)
+    click.echo(f"database at revision {migrate.current_revision(get_engine()) or 'base'}")
+
+
+@db_group.command("current")
+@with_appcontext
+def db_current() -> None:
+    """Print the database's revision and the latest one."""
+    click.echo(f"database: {migrate.current_revision(get_engine()) or 'base (empty)'}")
+    click.echo(f"latest:   {migrate.head_revision()}")
+
+
+@db_group.command("check")
+@with_appcontext
+def db_check() -> None:
+    """Fail if the models and the migrated database differ (a migration is missing)."""
+    _require_current()
+    differences = migrate.schema_differences(get_engine())
+    if differences:
+        for difference in differences:
+            click.echo(f"  {difference}", err=True)
+        raise click.ClickException("the models differ from the migrations: write a migration")
+    click.echo("models and migrations agree")
+
+
+# --- tracker seed -------------------------------------------------------------------------
+
+
+@click.command("seed")
+@with_appcontext
+def seed_command() -> None:
+    """Load reference data (agencies, offices, countries, implementers, programs); idempotent."""
+    _require_current()
+    with _session() as session:
+        report = seed_reference(session, actor="cli")
+    if not report.total:
+        click.echo("reference data already complete: nothing added")
+    for table, count in sorted(report.added.items()):
+        click.echo(f"  {table}: {count} added")
+    for conflict in report.conflicts:
+        click.echo(f"  note: {conflict}", err=True)
+
+
+# --- tracker users ------------------------------------------------------------------------
+
+
+@click.group("users")
+def users_group() -> None:
+    """Manage users."""
+
+
+@users_group.command("create")
+@click.argument("username", required=False)
+@click.option("--role", type=click.Choice(ROLES), required=True, help="What the user may do.")
+@click.option("--country", "countries", multiple=True, metavar="ISO3",
+              help="A country in an embassy officer's scope (repeat for more).")
+@click.option("--agency", metavar="CODE[/OFFICE]", help="The agency (or office) of agency staff.")
+@click.option("--password", help="The password (default: a generated one, printed once).")
+@click.option("--full-name", help="The user's name as shown in the app.")
+@with_appcontext
+def users_create(username: str | None, role: str, countries: tuple[str, ...], agency: str | None,
+                 password: str | None, full_name: str | None) -> None:
+    """Create a user. USERNAME defaults to the role name (admin, admin2, ...)."""
+    _require_current()
+    generated = password is None
+    password = password or generate_password()
+    with _session() as session:
+        username = username or _free_username(session, role)
+        create_user(session, username=username, role=role, password=password, countries=countries,
+                    agency=agency, full_name=full_name, actor="cli")
+    click.echo(f"created {role} user {username!r}")
+    if generated:
+        click.echo(f"password: {password}")
+
+
+@users_group.command("set-password")
+@click.argument("username")
+@click.option("--password", help="The new password (default: a generated one, printed once).")
+@with_appcontext
+def users_set_password(username: str, password: str | None) -> None:
+    """Set a user's password."""
+    _require_current()
+    generated = password is None
+    password = password or generate_password()
+    with _session() as session:
+        set_password(session, username=username, password=password, actor="cli")
+    click.echo(f"password of {username!r} set" + (f": {password}" if generated else ""))
+
+
+@users_group.command("list")
+@with_appcontext
+def users_list() -> None:
+    """List users with their roles."""
+    _require_current()
+    with _session() as session:
+        for user in session.exec(select(User).order_by(User.username)).all():
+            click.echo(f"{user.username:20} {user.role:10} {'active' if user.active else 'inactive'}")
+
+
+def _free_username(session: Session, base: str) -> str:
+    taken = set(session.exec(select(User.username)).all())
+    return next(name for name in (base, *(f"{base}{n}" for n in range(2, 10_000))) if name not in taken)
+
+
+# --- tracker serve ------------------------------------------------------------------------
+
+
+def prepare_database(app: Flask) -> list[str]:
+    """Bring a database to the latest schema; on a new one, seed reference data and create the
+    first administrator. Returns what was done, as lines for the console."""
+    engine = get_engine(app)
+    done: list[str] = []
+    before = migrate.current_revision(engine)
+    if before != migrate.head_revision():
+        migrate.upgrade(engine)
+        done.append(f"database {'created' if before is None else 'upgraded'} "
+                    f"(revision {migrate.current_revision(engine)})")
+    with session_scope(engine) as session:
+        if not session.exec(select(func.count()).select_from(Agency)).one():
+            report = seed_reference(session)
+            done.append(f"reference data loaded ({report.total} rows)")
+        if not session.exec(select(func.count()).select_from(User)).one():
+            password = generate_password()
+            create_user(session, username="admin", role="admin", password=password, actor="system",
+                        full_name="First administrator")
+            done.append(f'first administrator: sign in as "admin" with password {password} '
+                        "(then create named accounts: tracker users create --help)")
+    return done
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--threads", default=8, show_default=True, type=int, help="Worker threads.")
+@with_appcontext
+def serve_command(host: str, port: int, threads: int) -> None:
+    """Serve the web app (waitress); on a new database, set it up first."""
+    from waitress import serve
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    for line in prepare_database(app):
+        click.echo(line)
+    click.echo(f"database: {_safe_url(app.config['DATABASE_URL'])}")
+    click.echo(f"tracker is running at http://{host}:{port}/  (Ctrl+C stops it)")
+    sys.stdout.flush()
+    serve(app, host=host, port=port, threads=threads, ident="tracker")
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
