@@ -237,15 +237,21 @@ def prepare_database(app: Flask) -> list[str]:
 @with_appcontext
 def serve_command(host: str, port: int, threads: int) -> None:
     """Serve the web app (waitress); on a new database, set it up first."""
-    from waitress import serve
+    from waitress import create_server
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     for line in prepare_database(app):
         click.echo(line)
+    server = create_server(app, host=host, port=port, threads=threads, ident="tracker")  # listens now
     click.echo(f"database: {_safe_url(app.config['DATABASE_URL'])}")
     click.echo(f"tracker is running at http://{host}:{port}/  (Ctrl+C stops it)")
     sys.stdout.flush()
-    serve(app, host=host, port=port, threads=threads, ident="tracker")
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        click.echo("stopped")
+    finally:
+        server.close()
 
 
 def _safe_url(url: str) -> str:
