@@ -5,6 +5,8 @@ Commands wrap the same domain functions the web app and the tests call.
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -57,7 +59,8 @@ main.params = [p for p in main.params if p.name not in {"app", "env_file", "debu
 
 def init_app(app: Flask) -> None:
     """Register the commands on the app (FlaskGroup lists them under `tracker`)."""
-    for command in (db_group, seed_command, users_group, serve_command):
+    for command in (db_group, seed_command, users_group, serve_command, import_command, totals_command,
+                    obligations_command, reports_command):
         app.cli.add_command(command)
 
 
@@ -258,3 +261,183 @@ def _safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)
+
+
+# --- tracker import -----------------------------------------------------------------------
+
+
+def _fiscal_years_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> list[int] | None:
+    if value is None:
+        return None
+    from tracker.fiscal import FiscalYearError, parse_fiscal_year_set
+
+    try:
+        return parse_fiscal_year_set(value, min_year=current_app.config["FISCAL_YEAR_MIN"],
+                                     max_year=current_app.config["FISCAL_YEAR_MAX"])
+    except FiscalYearError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
+@click.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--source", type=click.Choice(["agency", "embassy"]), required=True,
+              help="agency: each row is an obligation; embassy: each row is what the post reports it knows of.")
+@click.option("--agency", metavar="CODE[/OFFICE]", help="The reporting agency (and office) for rows that name none.")
+@click.option("--country", metavar="ISO3-or-name", help="The post's country (embassy reports).")
+@click.option("--fiscal-years", callback=_fiscal_years_option, expose_value=True, is_eager=False,
+              metavar="2005-2007", help="The fiscal years the file covers: 2007, 2005-2007 or 2005,2007.")
+@click.option("--dry-run", is_flag=True, help="Check everything, store nothing.")
+@click.option("--skip-invalid", is_flag=True, help="Store the valid rows and list the rows skipped.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per file.")
+@with_appcontext
+def import_command(files: tuple[str, ...], source: str, agency: str | None, country: str | None,
+                   fiscal_years: list[int] | None, dry_run: bool, skip_invalid: bool, as_json: bool) -> None:
+    """Import agency or embassy spreadsheets (.xlsx, .xlsm, .xls, .ods, .csv).
+
+    A file commits whole or not at all; the same file again is "already-imported"; a newer file
+    from the same source covering every year of an earlier one supersedes it.
+    """
+    from tracker.importing.pipeline import ImportRequest, import_and_commit
+    from tracker.importing.results import ImportResult
+
+    _require_current()
+    config = current_app.config
+    all_ok = True
+    for path in files:
+        request = ImportRequest(path=path, filename=os.path.basename(path), source=source, agency=agency,
+                                country=country, fiscal_years=fiscal_years, dry_run=dry_run,
+                                skip_invalid=skip_invalid, actor="cli", fy_min=config["FISCAL_YEAR_MIN"],
+                                fy_max=config["FISCAL_YEAR_MAX"],
+                                progress=None if as_json else _progress_printer(os.path.basename(path)))
+        if not os.path.isfile(path):
+            from tracker.importing.pipeline import file_issue
+
+            result = ImportResult(file=os.path.basename(path))
+            result.error(file_issue(f"no such file: {path}"))
+        else:
+            with Session(get_engine(), expire_on_commit=False) as session:
+                result = import_and_commit(session, request)
+        all_ok = all_ok and result.ok
+        if as_json:
+            click.echo(json.dumps(result.as_json(), default=_json_default, ensure_ascii=False))
+        else:
+            click.echo(result.as_text())
+    if not all_ok:
+        sys.exit(1)
+
+
+def _progress_printer(name: str):  # type: ignore[no-untyped-def]
+    def show(done: int, total: int | None) -> None:
+        if done % 5000:
+            return
+        of = f" of about {total:,}" if total else ""
+        click.echo(f"  {name}: {done:,} rows{of}...", err=True)
+
+    return show
+
+
+def _json_default(value: object) -> str:
+    from datetime import date
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+# --- tracker totals, obligations, reports -------------------------------------------------
+
+
+def _filters(fiscal_years: tuple[int, ...], agencies: tuple[str, ...], countries: tuple[str, ...],
+             programs: tuple[str, ...] = ()):  # type: ignore[no-untyped-def]
+    from tracker.countries import CountryResolver
+    from tracker.reporting import RecordFilters
+
+    with _session() as session:
+        resolver = CountryResolver.load(session)
+        codes = [resolver.resolve(c) for c in countries]
+    return RecordFilters(fiscal_years=list(fiscal_years), agencies=[a.upper() for a in agencies], countries=codes,
+                         programs=list(programs))
+
+
+def _filter_options(fn):  # type: ignore[no-untyped-def]
+    fn = click.option("--fiscal-year", "fiscal_years", multiple=True, type=int, help="Only this fiscal year (repeatable).")(fn)
+    fn = click.option("--agency", "agencies", multiple=True, help="Only this agency code (repeatable).")(fn)
+    fn = click.option("--country", "countries", multiple=True, help="Only this country or place (repeatable).")(fn)
+    return fn
+
+
+@click.command("totals")
+@click.option("--by", "by", default="fiscal_year,agency,country", show_default=True,
+              help="Comma-separated groupings: fiscal_year, agency, office, country, region, program, implementer, status.")
+@_filter_options
+@click.option("--program", "programs", multiple=True, help="Only this program code (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of {grouping..., amount}.")
+@with_appcontext
+def totals_command(by: str, fiscal_years: tuple[int, ...], agencies: tuple[str, ...], countries: tuple[str, ...],
+                   programs: tuple[str, ...], as_json: bool) -> None:
+    """Sum obligations (agency records, as recorded) by fiscal year, agency, country and more.
+
+    Obligated amounts and de-obligations count; proposed ones and superseded files do not.
+    Embassy report rows are never money and never summed.
+    """
+    from tracker.money import format_money
+    from tracker.reporting import totals
+
+    _require_current()
+    groups = [b.strip() for b in by.split(",") if b.strip()]
+    filters = _filters(fiscal_years, agencies, countries, programs)
+    with _session() as session:
+        rows = totals(session, groups, filters)
+    if as_json:
+        click.echo(json.dumps(rows, default=_json_default, indent=1))
+        return
+    for row in rows:
+        keys = "  ".join(f"{row[g] if row[g] is not None else '-':<14}" for g in groups)
+        click.echo(f"{keys}  {format_money(row['amount']):>18}")
+    grand = sum((r["amount"] for r in rows), start=__import__("decimal").Decimal("0.00"))
+    click.echo(f"{'total':<{16 * len(groups)}}{format_money(grand):>18}")
+
+
+@click.command("obligations")
+@_filter_options
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of obligations with provenance.")
+@with_appcontext
+def obligations_command(fiscal_years: tuple[int, ...], agencies: tuple[str, ...], countries: tuple[str, ...],
+                        as_json: bool) -> None:
+    """List stored obligations (current records) with their provenance (file, sheet, row)."""
+    from tracker.reporting import list_obligations
+
+    _require_current()
+    filters = _filters(fiscal_years, agencies, countries)
+    with _session() as session:
+        rows = list_obligations(session, filters)
+    _print_records(rows, as_json, ("id", "fiscal_year", "office", "country", "implementer", "title", "amount"))
+
+
+@click.command("reports")
+@_filter_options
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of embassy report rows with provenance.")
+@with_appcontext
+def reports_command(fiscal_years: tuple[int, ...], agencies: tuple[str, ...], countries: tuple[str, ...],
+                    as_json: bool) -> None:
+    """List embassy report rows (what posts say they know of; never money) with provenance."""
+    from tracker.reporting import list_reports
+
+    _require_current()
+    filters = _filters(fiscal_years, agencies, countries)
+    with _session() as session:
+        rows = list_reports(session, filters)
+    _print_records(rows, as_json, ("id", "fiscal_year", "country", "office", "implementer", "title", "amount"))
+
+
+def _print_records(rows: list[dict], as_json: bool, shown: tuple[str, ...]) -> None:  # type: ignore[type-arg]
+    if as_json:
+        click.echo(json.dumps(rows, default=_json_default, indent=1, ensure_ascii=False))
+        return
+    for row in rows:
+        click.echo("  ".join(str(row[k] if row[k] is not None else "-")[:40] for k in shown)
+                   + f"  [{row['file']}:{row['sheet'] or ''}:{row['row']}]")
+    click.echo(f"{len(rows)} records")

@@ -64,7 +64,8 @@ def _expand(digits: str) -> int:
 def _check_range(fy: int, original: object, min_year: int, max_year: int) -> int:
     if not min_year <= fy <= max_year:
         raise FiscalYearError(
-            f"fiscal year {original!r} is outside the accepted range FY{min_year}-FY{max_year}"
+            f"fiscal year {original if not isinstance(original, str) else repr(original)} is outside the "
+            f"accepted range FY{min_year}-FY{max_year}"
         )
     return fy
 
@@ -108,7 +109,7 @@ def parse_fiscal_year(value: object, *, min_year: int = FY_MIN, max_year: int = 
         return _check_range(value, value, min_year, max_year)
     if isinstance(value, (float, Decimal)):
         if value != value or value in (float("inf"), float("-inf")) or value != int(value):
-            raise FiscalYearError(f"{value!r} is not a whole fiscal year")
+            raise FiscalYearError(f"{value} is not a whole fiscal year")
         return _check_range(int(value), value, min_year, max_year)
     if isinstance(value, str):
         return _check_range(_from_text(value), value, min_year, max_year)

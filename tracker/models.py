@@ -11,7 +11,7 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Column, Index, Text, UniqueConstraint, true
 from sqlmodel import Field, SQLModel
 
 from tracker.dbtypes import Money, UtcDateTime
@@ -263,9 +263,12 @@ class Submission(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     filename: str = Field(max_length=255)
     stored_path: str | None = Field(default=None, max_length=500)
-    sha256: str = Field(max_length=64, index=True)
+    sha256: str = Field(max_length=64, unique=True)  # one file's content is imported once
     size_bytes: int
     source_kind: str = Field(max_length=10)
+    # Who the file speaks for: "agency:DOS/INL" (the agency and office given) or "embassy:THA"
+    # (the post). A later file from the same scope covering every year of an earlier one supersedes it.
+    scope_key: str = Field(max_length=60, index=True, sa_column_kwargs={"server_default": ""})
     agency_id: int | None = Field(default=None, foreign_key="agency.id", index=True)
     office_id: int | None = Field(default=None, foreign_key="office.id")
     country_code: str | None = Field(default=None, foreign_key="country.code", max_length=8, index=True)
@@ -287,6 +290,19 @@ class SubmissionYear(SQLModel, table=True):
     fiscal_year: int = Field(primary_key=True)
 
 
+class ColumnMapping(SQLModel, table=True):
+    """A column heading confirmed for a source ("embassy:THA", "agency:DOS"), remembered for its
+    next upload: the header as normalised, and the field it holds ("ignored" for none)."""
+
+    __tablename__ = "column_mapping"
+    __table_args__ = (UniqueConstraint("scope_key", "header_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    scope_key: str = Field(max_length=60)
+    header_key: str = Field(max_length=200)
+    field_name: str = Field(max_length=40)
+    updated_at: datetime = _timestamp(now=True)
+
+
 class Obligation(SQLModel, table=True):
     """Money an office obligated in a fiscal year, for a country or region, with its provenance."""
 
@@ -295,7 +311,7 @@ class Obligation(SQLModel, table=True):
         _one_of("status", OBLIGATION_STATUSES, "status"),
         CheckConstraint(f"area IS NULL OR area IN ({', '.join(repr(a) for a in AREAS)})", name="area"),
         # Covering index for totals by fiscal year, office (and so agency) and country.
-        Index("ix_obligation_totals", "fiscal_year", "office_id", "country_code", "status", "amount"),
+        Index("ix_obligation_totals", "current", "fiscal_year", "office_id", "country_code", "status", "amount"),
     )
     id: int | None = Field(default=None, primary_key=True)
     fiscal_year: int = Field(index=True)
@@ -304,6 +320,7 @@ class Obligation(SQLModel, table=True):
     program_id: int | None = Field(default=None, foreign_key="program.id", index=True)
     implementer_id: int | None = Field(default=None, foreign_key="implementer.id", index=True)
     implementer_name: str | None = Field(default=None, max_length=300)
+    office_text: str | None = Field(default=None, max_length=200)  # agency/office as written, if any
     title: str = Field(max_length=1000)
     area: str | None = Field(default=None, max_length=12)
     award_number: str | None = Field(default=None, max_length=100)
@@ -313,6 +330,8 @@ class Obligation(SQLModel, table=True):
     submission_id: int | None = Field(default=None, foreign_key="submission.id", index=True)
     source_sheet: str | None = Field(default=None, max_length=100)
     source_row: int | None = None
+    # False once a later file from the same source supersedes this record's file (kept for history).
+    current: bool = Field(default=True, index=True, sa_column_kwargs={"server_default": true()})
     created_by_id: int | None = Field(default=None, foreign_key="app_user.id")
     created_at: datetime = _timestamp(now=True)
     updated_at: datetime = _timestamp(now=True)
@@ -342,6 +361,7 @@ class EmbassyReportRow(SQLModel, table=True):
     start_date: date | None = None
     source_sheet: str | None = Field(default=None, max_length=100)
     source_row: int | None = None
+    current: bool = Field(default=True, index=True, sa_column_kwargs={"server_default": true()})
 
 
 # --- Review -----------------------------------------------------------------------------

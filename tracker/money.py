@@ -37,6 +37,15 @@ class MoneyError(ValueError):
     """A value that is not an amount of money; the message says why."""
 
 
+def _shown(value: object) -> str:
+    """A value as quoted in a message: text in quotes, numbers as written."""
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, Decimal):
+        return format(value, "f") if value.is_finite() and abs(value.adjusted()) < 30 else str(value)
+    return str(value)
+
+
 def parse_money(value: object, *, thousands: bool = False) -> Decimal:
     """Read an amount of dollars from a cell value or text; raise MoneyError if it is not one.
 
@@ -56,39 +65,39 @@ def parse_money(value: object, *, thousands: bool = False) -> Decimal:
                 amount *= 1000
             return _checked(amount, value)
         except (Inexact, InvalidOperation) as exc:
-            raise MoneyError(f"{value!r} has too many digits to be an amount") from exc
+            raise MoneyError(f"{_shown(value)} has too many digits to be an amount") from exc
 
 
 def _read(value: object) -> Decimal:
     if value is None or isinstance(value, bool):
-        raise MoneyError("no amount given" if value is None else f"{value!r} is not an amount")
+        raise MoneyError("no amount given" if value is None else f"{_shown(value)} is not an amount")
     if isinstance(value, int):
         return Decimal(value)
     if isinstance(value, float):
         if math.isnan(value) or math.isinf(value):
-            raise MoneyError(f"{value!r} is not a number (NaN or infinity)")
+            raise MoneyError(f"{_shown(value)} is not a number (NaN or infinity)")
         return Decimal(repr(value))
     if isinstance(value, Decimal):
         if not value.is_finite():
-            raise MoneyError(f"{value!r} is not a number (NaN or infinity)")
+            raise MoneyError(f"{_shown(value)} is not a number (NaN or infinity)")
         return value
     if isinstance(value, str):
         return _read_text(value)
-    raise MoneyError(f"{value!r} is not an amount")
+    raise MoneyError(f"{_shown(value)} is not an amount")
 
 
 def _refuse_lookalikes(text: str) -> None:
     """Refuse, with a precise reason, the spellings Python's own parsers would accept."""
     if any(ch.isdigit() and not ch.isascii() for ch in text):
-        raise MoneyError(f"{text!r} has full-width or non-ASCII digits; type the amount in plain digits")
+        raise MoneyError(f"{_shown(text)} has full-width or non-ASCII digits; type the amount in plain digits")
     if "_" in text:
-        raise MoneyError(f"{text!r} has underscores; write thousands with commas")
+        raise MoneyError(f"{_shown(text)} has underscores; write thousands with commas")
     if re.fullmatch(r"[-+(\s$]*(?:nan|inf|infinity)\)?", text, re.IGNORECASE):
-        raise MoneyError(f"{text!r} is not a number (NaN or infinity)")
+        raise MoneyError(f"{_shown(text)} is not a number (NaN or infinity)")
     if re.search(r"0x[0-9a-f]", text, re.IGNORECASE):
-        raise MoneyError(f"{text!r} is a hexadecimal number, not an amount")
+        raise MoneyError(f"{_shown(text)} is a hexadecimal number, not an amount")
     if re.search(r"\d\s*e\s*[-+]?\s*\d", text, re.IGNORECASE):
-        raise MoneyError(f"{text!r} is in exponent notation; write the amount in full")
+        raise MoneyError(f"{_shown(text)} is in exponent notation; write the amount in full")
 
 
 def _peel(original: str) -> tuple[str, bool]:
@@ -110,9 +119,9 @@ def _peel(original: str) -> tuple[str, bool]:
         if text == before:
             break
     if negatives > 1:
-        raise MoneyError(f"{original!r} has more than one negative sign")
+        raise MoneyError(f"{_shown(original)} has more than one negative sign")
     if currencies > 1:
-        raise MoneyError(f"{original!r} names the currency more than once")
+        raise MoneyError(f"{_shown(original)} names the currency more than once")
     return text, negatives == 1
 
 
@@ -135,20 +144,20 @@ def _read_text(raw: str) -> Decimal:
 
 def _why_not_a_number(raw: str, body: str) -> str:
     if re.fullmatch(r"\d+,\d{1,2}|\d{1,3}(?:\.\d{3})+,\d+", body, re.ASCII):
-        return f"{raw!r} uses a decimal comma; write dollars and cents with a point (1250.50)"
+        return f"{_shown(raw)} uses a decimal comma; write dollars and cents with a point (1250.50)"
     if re.fullmatch(r"[\d,]+(?:\.\d+)?", body, re.ASCII):
-        return f"{raw!r} has commas that are not thousands separators"
+        return f"{_shown(raw)} has commas that are not thousands separators"
     if re.fullmatch(r"\d+(?:\.\d+){2,}", body, re.ASCII):
-        return f"{raw!r} has more than one decimal point"
-    return f"{raw!r} is not an amount"
+        return f"{_shown(raw)} has more than one decimal point"
+    return f"{_shown(raw)} is not an amount"
 
 
 def _checked(amount: Decimal, original: object) -> Decimal:
     """Refuse what cannot be stored exactly in NUMERIC(14,2); return it with two decimals."""
     if amount and amount.adjusted() >= MAX_WHOLE_DIGITS:
-        raise MoneyError(f"{original!r} has more than {MAX_WHOLE_DIGITS} digits before the decimal point")
+        raise MoneyError(f"{_shown(original)} has more than {MAX_WHOLE_DIGITS} digits before the decimal point")
     if _decimal_places(amount) > 2:
-        raise MoneyError(f"{original!r} has more than two decimals (amounts are never rounded)")
+        raise MoneyError(f"{_shown(original)} has more than two decimals (amounts are never rounded)")
     amount = amount.quantize(CENT)
     return amount if amount else abs(amount)  # no negative zero
 
@@ -159,6 +168,25 @@ def _decimal_places(amount: Decimal) -> int:
     assert isinstance(exponent, int)
     trailing_zeros = len(digits) - len("".join(map(str, digits)).rstrip("0"))
     return max(0, -(exponent + min(trailing_zeros, max(0, -exponent))))
+
+
+#: Significant digits Excel keeps for a number; what a file stores past them is binary noise.
+EXCEL_DIGITS = 15
+
+
+def excel_precision(number: Decimal) -> Decimal:
+    """A spreadsheet number as Excel holds and shows it: at most 15 significant digits.
+
+    A cell typed as 99999.99 is a binary double, which some writers store as
+    "99999.99000000001"; Excel reads and shows it as 99999.99, and so do we. No one can type
+    more than 15 significant digits into Excel, so nothing typed is lost.
+    Example: ``excel_precision(Decimal("99999.99000000001")) == Decimal("99999.99")``
+    """
+    if len(number.as_tuple().digits) <= EXCEL_DIGITS:
+        return number
+    with localcontext() as ctx:
+        ctx.prec = EXCEL_DIGITS
+        return (+number).normalize() if number.adjusted() < EXCEL_DIGITS else +number
 
 
 def header_says_thousands(header: str) -> bool:

@@ -101,6 +101,13 @@ class OfficeResolver:
             )
         return self._result(readings.pop())
 
+    def agency_in(self, text: str) -> int | None:
+        """The one agency some words of the text name ("Labor" in "Labor / Foo Bureau"), or None."""
+        words = normalize_key(text).split()[:MAX_WORDS]
+        spans = {" ".join(words[i:j]) for i in range(len(words)) for j in range(i + 1, len(words) + 1)}
+        found = {self._agency_by_key[s] for s in spans if s in self._agency_by_key}
+        return found.pop() if len(found) == 1 else None
+
     def not_stated(self, agency_id: int) -> ResolvedOffice:
         """Return the agency's "office not stated", for rows that name no office."""
         return self._result(("agency", agency_id))
@@ -110,14 +117,14 @@ class OfficeResolver:
     def direct(self, key: str) -> set[Reading]:
         """What a span of words names on its own."""
         found: set[Reading] = set()
+        if all(word in FILLER_WORDS for word in key.split()):
+            return {("filler", None)}  # "U.S." is filler here, not the United States
         if key in self._office_by_key:
             found.add(("office", self._office_by_key[key]))
         if key in self._agency_by_key:
             found.add(("agency", self._agency_by_key[key]))
         if key in self._places:
             found.add(("place", None))
-        if all(word in FILLER_WORDS for word in key.split()):
-            found.add(("filler", None))
         return found
 
     def combine(self, left: Reading, right: Reading) -> Reading | None:

@@ -1,0 +1,510 @@
+"""The import pipeline: sniff, read, find the table, normalise, store, in one transaction.
+
+``import_file`` adds and flushes; it never commits. ``import_and_commit`` is what the command line
+and the web call: it commits a clean file, rolls back anything else (a dry run, a rejected
+file), and audits the outcome. A file commits whole or not at all (one database transaction,
+so a killed process leaves nothing half-written); the same bytes again are "already-imported";
+a later file from the same source that covers every fiscal year of an earlier one supersedes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import insert, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from tracker.audit import record_event
+from tracker.countries import CountryResolver
+from tracker.fiscal import FY_MAX, FY_MIN
+from tracker.importing.calamine import open_calamine
+from tracker.importing.cells import RawRow, RejectedFile, SheetData, Workbook
+from tracker.importing.csvfile import open_csv
+from tracker.importing.layout import (
+    Layout,
+    describe_expected,
+    find_layout,
+    is_repeated_header,
+    is_total_row,
+    non_blank,
+    sheet_fiscal_year,
+)
+from tracker.importing.normalize import ImportContext, RowNormalizer
+from tracker.importing.results import ImportResult, Issue, Skipped
+from tracker.importing.sniff import sniff
+from tracker.importing.xlsx import open_xlsx
+from tracker.lookups import NameLookupError
+from tracker.models import (
+    ColumnMapping,
+    EmbassyReportRow,
+    Implementer,
+    ImplementerAlias,
+    Obligation,
+    Submission,
+    SubmissionYear,
+)
+from tracker.offices import OfficeResolver, ResolvedOffice
+from tracker.textnorm import normalize_key
+
+#: Records are written in batches of this many rows.
+BATCH_ROWS = 2000
+Progress = Callable[[int, int | None], None]
+
+
+@dataclass
+class ImportRequest:
+    """What the uploader asks: the file, what it is, and for whom it speaks."""
+
+    path: str
+    filename: str
+    source: str  # "agency" or "embassy"
+    agency: str | None = None  # --agency CODE[/OFFICE]
+    country: str | None = None  # --country ISO3 or name
+    fiscal_years: list[int] | None = None  # --fiscal-years
+    dry_run: bool = False
+    skip_invalid: bool = False
+    allowed_countries: list[str] | None = None  # web: the embassy officer's countries
+    uploaded_by_id: int | None = None
+    actor: str = "cli"
+    fy_min: int = FY_MIN
+    fy_max: int = FY_MAX
+    progress: Progress | None = None
+
+
+@dataclass
+class _Run:
+    """State of one import while it runs."""
+
+    request: ImportRequest
+    result: ImportResult
+    context: ImportContext
+    normalizer: RowNormalizer | None = None
+    submission: Submission | None = None
+    batch: list[dict[str, Any]] = field(default_factory=list)
+    years: set[int] = field(default_factory=set)
+    seen: dict[tuple[Any, ...], tuple[str, int]] = field(default_factory=dict)
+    data_sheets: int = 0
+    header_found: bool = False
+    rows_done: int = 0
+    new_implementers: dict[str, int] = field(default_factory=dict)
+    mappings: dict[str, str] = field(default_factory=dict)
+
+
+def file_issue(message: str, sheet: str = "") -> Issue:
+    """An issue about the file or a sheet as a whole (no row or column)."""
+    return Issue(sheet=sheet, row=0, column="", header="", value="", message=message)
+
+
+def sha256_of(path: str) -> str:
+    """The file's SHA-256, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+# --- entry points ---------------------------------------------------------------------------
+
+
+def import_and_commit(session: Session, request: ImportRequest) -> ImportResult:
+    """Import one file and commit it if it is clean; roll back otherwise; audit either way."""
+    try:
+        result = import_file(session, request)
+    except IntegrityError:
+        # Another upload of the same bytes committed first (the sha256 is unique): say so.
+        session.rollback()
+        result = import_file(session, request)
+    if result.status == "committed":
+        session.commit()
+        return result
+    session.rollback()
+    if result.status == "rejected":
+        record_event(session, action="import.rejected", actor=request.actor, user_id=request.uploaded_by_id,
+                     entity_type="file", entity_id=result.file[:40],
+                     summary=f"rejected {result.file}: {result.error_count} blocking errors",
+                     after={"file": result.file, "source": request.source, "country": request.country,
+                            "agency": request.agency, "errors": [e.as_dict() for e in result.errors[:20]]})
+        session.commit()
+    return result
+
+
+def import_file(session: Session, request: ImportRequest) -> ImportResult:
+    """Run the pipeline for one file in the session's transaction (not committed here)."""
+    result = ImportResult(file=os.path.basename(request.filename.replace("\\", "/")) or "(unnamed)")
+    try:
+        kind = sniff(request.path, request.filename)
+        sha = sha256_of(request.path)
+        earlier = session.exec(select(Submission).where(Submission.sha256 == sha)).first()
+        if earlier is not None:
+            result.status = "already-imported"
+            result.submission_id = earlier.id
+            result.notes.append(f"the same file (sha256 {sha[:12]}...) was imported before as submission "
+                                f"{earlier.id} ({earlier.filename}, {earlier.uploaded_at:%Y-%m-%d %H:%M} UTC); "
+                                "nothing new stored")
+            return result
+        run = _Run(request=request, result=result, context=_context(session, request))
+        run.context.text_only = kind.kind == "csv"
+        run.normalizer = RowNormalizer(session, run.context)
+        with _open(request.path, kind.kind, kind.has_macros) as workbook:
+            result.warnings.extend(file_issue(note) for note in workbook.notes)
+            _read_workbook(session, run, workbook, sha)
+    except RejectedFile as exc:
+        result.error(file_issue(str(exc)))
+        result.status = "rejected"
+        return result
+    _finish(session, run)
+    return result
+
+
+def _open(path: str, kind: str, has_macros: bool) -> AbstractContextManager[Workbook]:
+    if kind in ("xlsx", "xlsm"):
+        return open_xlsx(path, kind=kind, has_macros=has_macros)
+    if kind == "csv":
+        return open_csv(path)
+    return open_calamine(path, kind=kind)
+
+
+def _context(session: Session, request: ImportRequest) -> ImportContext:
+    """The file's context from the request; a bad --agency or --country rejects the file."""
+    if request.source not in ("agency", "embassy"):
+        raise RejectedFile(f"unknown source {request.source!r}: agency or embassy")
+    default_office: ResolvedOffice | None = None
+    country: str | None = None
+    try:
+        if request.agency:
+            default_office = OfficeResolver(session).resolve(request.agency)
+        if request.country:
+            country = CountryResolver.load(session).resolve(request.country)
+    except NameLookupError as exc:
+        raise RejectedFile(f"the file's stated {'agency' if request.agency and not country else 'country'}: {exc}") from exc
+    if request.source == "embassy" and country and request.allowed_countries is not None \
+            and country not in request.allowed_countries:
+        raise RejectedFile(f"you report for {', '.join(request.allowed_countries)}, not {country}")
+    return ImportContext(source=request.source, default_office=default_office, country=country,
+                         coverage=request.fiscal_years, fy_min=request.fy_min, fy_max=request.fy_max)
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+def _read_workbook(session: Session, run: _Run, workbook: Workbook, sha: str) -> None:
+    result = run.result
+    hidden = [s.name for s in workbook.sheets if s.state != "visible"]
+    if hidden:
+        names = ", ".join(f"'{n}'" for n in hidden)
+        result.warnings.append(file_issue(f"hidden sheet(s) {names} were not read; unhide them and upload again "
+                                          "if they hold rows that belong in this report"))
+    for sheet in workbook.sheets:
+        if sheet.state == "visible":
+            _read_sheet(session, run, sheet, sha)
+
+
+def _read_sheet(session: Session, run: _Run, sheet: SheetData, sha: str) -> None:
+    result = run.result
+    head: list[RawRow] = []
+    rows = iter(sheet.rows)
+    for row in rows:
+        head.append(row)
+        if len(head) >= 30:
+            break
+    if not head:
+        return
+    remembered = _remembered(session, run)
+    layout = find_layout(head, remembered)
+    if layout is None:
+        result.notes.append(f"sheet '{sheet.name}' has no table of programs (no header row found); not read"
+                            if sheet.name else "no header row found")
+        return
+    run.header_found = True
+    sheet_fy = sheet_fiscal_year(sheet.name) if sheet.name else None
+    if not _check_columns(run, sheet.name, layout, sheet_fy):
+        return
+    run.data_sheets += 1
+    if sheet_fy is not None:
+        run.years.add(sheet_fy)
+    run.years.update(c.fiscal_year for c in layout.year_columns if c.fiscal_year)
+    _describe_mapping(run, sheet.name, layout)
+    last_header = max(layout.header_rows)
+    title_rows = [r for r in head if r[0] < min(layout.header_rows)]
+    if run.context.source == "embassy" and run.context.country is None:
+        _infer_post(session, run, title_rows)
+    data = (r for r in _chain(head, rows) if r[0] > last_header)
+    for number, cells in data:
+        _read_row(session, run, sheet, layout, sheet_fy, number, cells, sha)
+    _flush(session, run, sha)
+
+
+def _chain(head: list[RawRow], rows: Iterator[RawRow]) -> Iterator[RawRow]:
+    yield from head
+    yield from rows
+
+
+def _remembered(session: Session, run: _Run) -> dict[str, str]:
+    scope = _scope_key(run)
+    if scope not in run.mappings:
+        found = session.exec(select(ColumnMapping).where(ColumnMapping.scope_key == scope)).all()
+        run.mappings[scope] = {m.header_key: m.field_name for m in found}  # type: ignore[assignment]
+    return run.mappings[scope]  # type: ignore[return-value]
+
+
+def _check_columns(run: _Run, sheet: str, layout: Layout, sheet_fy: int | None) -> bool:
+    """A sheet must have what its rows need; what it lacks is a blocking error naming the wordings."""
+    fields = set(layout.by_field())
+    missing = []
+    source = run.context.source
+    if not layout.year_columns and "amount" not in fields and source == "agency":
+        missing.append("amount")
+    if not fields & {"title", "implementer"}:
+        missing.append("title")
+    if not (layout.year_columns or "fiscal_year" in fields or sheet_fy or
+            (run.context.coverage and len(run.context.coverage) == 1)):
+        missing.append("fiscal_year")
+    if source == "agency" and "country" not in fields and not run.context.country:
+        missing.append("country")
+    if source == "agency" and not fields & {"agency", "office", "agency_office"} and not run.context.default_office:
+        missing.append("agency_office")
+    if not missing:
+        return True
+    found = ", ".join(f'{c.letter} "{c.header}" ({c.field})' for c in layout.columns) or "none"
+    run.result.error(file_issue(
+        f"no column for {', '.join(m.replace('_', ' ') for m in missing)}. Columns read: {found}. "
+        f"Expected headings such as {describe_expected(missing)}", sheet))
+    return False
+
+
+def _describe_mapping(run: _Run, sheet: str, layout: Layout) -> None:
+    for column in layout.columns:
+        run.result.mapping.append({"sheet": sheet, "column": column.letter, "header": column.header,
+                                   "field": column.field, "confidence": column.confidence,
+                                   "fiscal_year": column.fiscal_year, "thousands": column.thousands})
+    if layout.unmapped:
+        listed = ", ".join(f'{letter} "{header}"' for letter, header in layout.unmapped)
+        run.result.notes.append(f"{'sheet ' + repr(sheet) + ': ' if sheet else ''}columns not read: {listed}")
+
+
+def _infer_post(session: Session, run: _Run, title_rows: list[RawRow]) -> None:
+    """An embassy file with no --country: the post's city or country named in its title rows or
+    in the file name, said in a note (never silent)."""
+    resolver = run.normalizer.countries  # type: ignore[union-attr]
+    texts = [str(c.value) for _, cells in title_rows for c in cells if c is not None and isinstance(c.value, str)]
+    texts.append(re.sub(r"[_\-.]+", " ", os.path.splitext(run.result.file)[0]))
+    for text in texts:
+        for part in re.split(r"[,;:()]| - ", text):
+            words = normalize_key(part).split()
+            for size in range(min(4, len(words)), 0, -1):
+                for start in range(len(words) - size + 1):
+                    phrase = " ".join(words[start:start + size])
+                    code = resolver.resolve_post(phrase)
+                    if code is None:
+                        try:
+                            code = resolver.resolve(phrase) if size > 1 or len(phrase) > 3 else None
+                        except NameLookupError:
+                            code = None
+                    if code and len(code) == 3:
+                        run.context.country = code
+                        run.result.notes.append(f"the report is taken to speak for {resolver.name(code)} ({code}), "
+                                                f"from \"{text.strip()[:80]}\"; give --country to say otherwise")
+                        return
+    raise RejectedFile("which country does this embassy report speak for? Give the post's country (--country)")
+
+
+def _read_row(session: Session, run: _Run, sheet: SheetData, layout: Layout, sheet_fy: int | None, number: int,
+              cells: list[Any], sha: str) -> None:
+    result = run.result
+    filled = non_blank(cells)
+    if not filled:
+        return
+    result.rows_read += 1
+    amount_columns = [c.index for c in layout.columns if c.field in ("amount", "year_amount")]
+    if is_total_row(cells, amount_columns):
+        result.skipped.append(Skipped(sheet.name, number, "total or subtotal row"))
+        return
+    if is_repeated_header(cells, layout):
+        result.skipped.append(Skipped(sheet.name, number, "the header row repeated"))
+        return
+    if _is_note(filled, layout):
+        result.skipped.append(Skipped(sheet.name, number, f"a note, not a program: {str(filled[0][1].value)[:60]}"))
+        return
+    outcome = run.normalizer.normalize(sheet.name, number, cells, layout, sheet_fy)  # type: ignore[union-attr]
+    for warning in outcome.warnings:
+        result.warn(warning)
+    if outcome.errors:
+        for error in outcome.errors:
+            result.error(error)
+        if run.request.skip_invalid:
+            result.skipped.append(Skipped(sheet.name, number, "; ".join(e.message for e in outcome.errors)[:300]))
+        return
+    for record in outcome.records:
+        _note_duplicate(run, sheet.name, number, record)
+        run.years.add(record["fiscal_year"])
+        run.batch.append(record)
+    run.rows_done += 1
+    if len(run.batch) >= BATCH_ROWS:
+        _flush(session, run, sha)
+    if run.request.progress and run.rows_done % 1000 == 0:
+        run.request.progress(run.rows_done, sheet.size_hint)
+
+
+def _is_note(filled: list[tuple[int, Any]], layout: Layout) -> bool:
+    """One lone text cell outside the title and implementer columns: a note under the table."""
+    if len(filled) != 1 or not isinstance(filled[0][1].value, str) or len(layout.columns) < 3:
+        return False
+    return not any(c.index == filled[0][0] and c.field in ("title", "implementer") for c in layout.columns)
+
+
+def _note_duplicate(run: _Run, sheet: str, row: int, record: dict[str, Any]) -> None:
+    key = tuple(v for k, v in sorted(record.items()) if k not in ("source_row", "source_sheet"))
+    first = run.seen.get(key)
+    if first is None:
+        run.seen[key] = (sheet, row)
+        return
+    where = f"row {first[1]}" + (f" of sheet '{first[0]}'" if first[0] != sheet else "")
+    run.result.warn(Issue(sheet=sheet, row=row, column="", header="", value="",
+                          message=f"repeats {where} exactly: possible double counting (both kept, flagged for review)"))
+
+
+# --- writing --------------------------------------------------------------------------------
+
+
+def _scope_key(run: _Run) -> str:
+    context = run.context
+    if context.source == "embassy":
+        return f"embassy:{context.country or '?'}"
+    office = context.default_office
+    return f"agency:{office.label if office else '?'}"
+
+
+def _ensure_submission(session: Session, run: _Run, sha: str) -> Submission:
+    if run.submission is None:
+        request = run.request
+        office = run.context.default_office
+        run.submission = Submission(
+            filename=run.result.file[:255], sha256=sha, size_bytes=os.path.getsize(request.path),
+            source_kind=request.source, scope_key=_scope_key(run),
+            agency_id=office.agency_id if office else None,
+            office_id=office.office_id if office and office.stated else None,
+            country_code=run.context.country if request.source == "embassy" else None,
+            uploaded_by_id=request.uploaded_by_id, status="committed")
+        session.add(run.submission)
+        session.flush()
+    return run.submission
+
+
+def _flush(session: Session, run: _Run, sha: str) -> None:
+    """Write the buffered records (skipped while the file has blocking errors and no --skip-invalid)."""
+    if not run.batch:
+        return
+    if run.result.error_count and not run.request.skip_invalid:
+        run.result.records += len(run.batch)  # counted, never written: the file will be rejected
+        run.batch = []
+        return
+    submission = _ensure_submission(session, run, sha)
+    for record in run.batch:
+        record["submission_id"] = submission.id
+        if record.get("implementer_id") is None and record.get("implementer_name"):
+            record["implementer_id"] = _new_implementer(session, run, record["implementer_name"])
+    model = Obligation if run.context.source == "agency" else EmbassyReportRow
+    if model is Obligation:
+        for record in run.batch:
+            record["created_by_id"] = run.request.uploaded_by_id
+    session.execute(insert(model), run.batch)
+    run.result.records += len(run.batch)
+    run.batch = []
+
+
+def _new_implementer(session: Session, run: _Run, name: str) -> int:
+    """An implementer first seen in this file: created once, with its name as an alias."""
+    key = normalize_key(name)
+    if key not in run.new_implementers:
+        existing = session.exec(select(Implementer).where(Implementer.name == name[:300])).first()
+        implementer = existing or Implementer(name=name[:300])
+        if existing is None:
+            session.add(implementer)
+            session.flush()
+            session.add(ImplementerAlias(alias=name[:300], key=key[:300], implementer_id=implementer.id))
+        run.new_implementers[key] = implementer.id  # type: ignore[assignment]
+        run.normalizer.implementers.learn(key, implementer.id, implementer.name)  # type: ignore[union-attr,arg-type]
+    return run.new_implementers[key]
+
+
+def _finish(session: Session, run: _Run) -> None:
+    result = run.result
+    result.fiscal_years = sorted(run.request.fiscal_years or run.years)
+    if not run.header_found and not result.errors:
+        result.error(file_issue("no data found: no sheet has a header row naming columns such as "
+                                "Fiscal Year, Agency, Office, Country, Implementing Partner, Project Title, Amount"))
+    elif not result.rows_read and not result.errors:
+        result.error(file_issue("the file has headers but no data rows"))
+    if result.error_count and not run.request.skip_invalid:
+        result.status = "rejected"
+        result.records = 0
+        result.notes.append("nothing was stored: fix the errors and upload again "
+                            "(or import with --skip-invalid to store the valid rows)")
+        return
+    if not result.records:
+        result.status = "rejected"
+        if not result.errors:
+            result.error(file_issue("no valid rows to store"))
+        return
+    submission = run.submission
+    assert submission is not None
+    submission.rows_read = result.rows_read
+    submission.records = result.records
+    submission.notes = {"warnings": len(result.warnings) + result.more_warnings, "skipped": len(result.skipped)}
+    for year in result.fiscal_years:
+        session.add(SubmissionYear(submission_id=submission.id, fiscal_year=year))  # type: ignore[arg-type]
+    result.submission_id = submission.id
+    _supersede(session, run, submission)
+    _remember_mapping(session, run)
+    record_event(session, action="import", actor=run.request.actor, user_id=run.request.uploaded_by_id,
+                 entity_type="submission", entity_id=submission.id,
+                 summary=f"imported {result.file}: {result.records} records ({run.context.source})",
+                 after={"file": result.file, "sha256": submission.sha256, "source": run.context.source,
+                        "scope": submission.scope_key, "country": submission.country_code,
+                        "records": result.records, "fiscal_years": result.fiscal_years,
+                        "superseded": result.superseded})
+    session.flush()
+    result.status = "dry-run" if run.request.dry_run else "committed"
+
+
+def _supersede(session: Session, run: _Run, submission: Submission) -> None:
+    """Earlier current files from the same scope whose every fiscal year this file covers."""
+    covered = set(run.result.fiscal_years)
+    earlier = session.exec(select(Submission).where(
+        Submission.scope_key == submission.scope_key, Submission.status == "committed",
+        Submission.id != submission.id)).all()
+    for old in earlier:
+        years = set(session.exec(select(SubmissionYear.fiscal_year).where(
+            SubmissionYear.submission_id == old.id)).all())
+        if years and years <= covered:
+            old.status = "superseded"
+            submission.supersedes_id = old.id
+            model = Obligation if old.source_kind == "agency" else EmbassyReportRow
+            session.execute(update(model).where(model.submission_id == old.id).values(current=False))  # type: ignore[arg-type]
+            run.result.superseded.append(old.id)  # type: ignore[arg-type]
+            run.result.notes.append(f"supersedes submission {old.id} ({old.filename}): it covered "
+                                    + ", ".join(f"FY{y}" for y in sorted(years)) + ", all covered again here")
+
+
+def _remember_mapping(session: Session, run: _Run) -> None:
+    scope = _scope_key(run)
+    known = run.mappings.get(scope, {})
+    for entry in run.result.mapping:
+        key = normalize_key(entry["header"])[:200]
+        if entry["field"] == "year_amount" or not key or known.get(key) == entry["field"]:
+            continue
+        existing = session.exec(select(ColumnMapping).where(
+            ColumnMapping.scope_key == scope, ColumnMapping.header_key == key)).first()
+        if existing:
+            existing.field_name = entry["field"]
+        else:
+            session.add(ColumnMapping(scope_key=scope, header_key=key, field_name=entry["field"]))
+        known[key] = entry["field"]
