@@ -266,7 +266,7 @@ def _safe_url(url: str) -> str:
 # --- tracker import -----------------------------------------------------------------------
 
 
-def _fiscal_years_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> list[int] | None:
+def _fiscal_year_set(value: str | None) -> list[int] | None:
     if value is None:
         return None
     from tracker.fiscal import FiscalYearError, parse_fiscal_year_set
@@ -275,7 +275,7 @@ def _fiscal_years_option(_ctx: click.Context, _param: click.Parameter, value: st
         return parse_fiscal_year_set(value, min_year=current_app.config["FISCAL_YEAR_MIN"],
                                      max_year=current_app.config["FISCAL_YEAR_MAX"])
     except FiscalYearError as exc:
-        raise click.BadParameter(str(exc)) from exc
+        raise click.BadParameter(str(exc), param_hint="--fiscal-years") from exc
 
 
 @click.command("import")
@@ -284,14 +284,14 @@ def _fiscal_years_option(_ctx: click.Context, _param: click.Parameter, value: st
               help="agency: each row is an obligation; embassy: each row is what the post reports it knows of.")
 @click.option("--agency", metavar="CODE[/OFFICE]", help="The reporting agency (and office) for rows that name none.")
 @click.option("--country", metavar="ISO3-or-name", help="The post's country (embassy reports).")
-@click.option("--fiscal-years", callback=_fiscal_years_option, expose_value=True, is_eager=False,
-              metavar="2005-2007", help="The fiscal years the file covers: 2007, 2005-2007 or 2005,2007.")
+@click.option("--fiscal-years", metavar="2005-2007",
+              help="The fiscal years the file covers: 2007, 2005-2007 or 2005,2007.")
 @click.option("--dry-run", is_flag=True, help="Check everything, store nothing.")
 @click.option("--skip-invalid", is_flag=True, help="Store the valid rows and list the rows skipped.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per file.")
 @with_appcontext
 def import_command(files: tuple[str, ...], source: str, agency: str | None, country: str | None,
-                   fiscal_years: list[int] | None, dry_run: bool, skip_invalid: bool, as_json: bool) -> None:
+                   fiscal_years: str | None, dry_run: bool, skip_invalid: bool, as_json: bool) -> None:
     """Import agency or embassy spreadsheets (.xlsx, .xlsm, .xls, .ods, .csv).
 
     A file commits whole or not at all; the same file again is "already-imported"; a newer file
@@ -302,10 +302,11 @@ def import_command(files: tuple[str, ...], source: str, agency: str | None, coun
 
     _require_current()
     config = current_app.config
+    years = _fiscal_year_set(fiscal_years)
     all_ok = True
     for path in files:
         request = ImportRequest(path=path, filename=os.path.basename(path), source=source, agency=agency,
-                                country=country, fiscal_years=fiscal_years, dry_run=dry_run,
+                                country=country, fiscal_years=years, dry_run=dry_run,
                                 skip_invalid=skip_invalid, actor="cli", fy_min=config["FISCAL_YEAR_MIN"],
                                 fy_max=config["FISCAL_YEAR_MAX"],
                                 progress=None if as_json else _progress_printer(os.path.basename(path)))

@@ -291,29 +291,39 @@ def _describe_mapping(run: _Run, sheet: str, layout: Layout) -> None:
 
 
 def _infer_post(session: Session, run: _Run, title_rows: list[RawRow]) -> None:
-    """An embassy file with no --country: the post's city or country named in its title rows or
-    in the file name, said in a note (never silent)."""
+    """An embassy file with no --country: the post's city (first) or country named in its title
+    rows or its file name, said in a note (never silent)."""
     resolver = run.normalizer.countries  # type: ignore[union-attr]
     texts = [str(c.value) for _, cells in title_rows for c in cells if c is not None and isinstance(c.value, str)]
     texts.append(re.sub(r"[_\-.]+", " ", os.path.splitext(run.result.file)[0]))
-    for text in texts:
-        for part in re.split(r"[,;:()]| - ", text):
-            words = normalize_key(part).split()
-            for size in range(min(4, len(words)), 0, -1):
-                for start in range(len(words) - size + 1):
-                    phrase = " ".join(words[start:start + size])
-                    code = resolver.resolve_post(phrase)
-                    if code is None:
-                        try:
-                            code = resolver.resolve(phrase) if size > 1 or len(phrase) > 3 else None
-                        except NameLookupError:
-                            code = None
-                    if code and len(code) == 3:
-                        run.context.country = code
-                        run.result.notes.append(f"the report is taken to speak for {resolver.name(code)} ({code}), "
-                                                f"from \"{text.strip()[:80]}\"; give --country to say otherwise")
-                        return
+    phrases = [(text, phrase) for text in texts for phrase in _phrases(text)]
+    for lookup in (resolver.resolve_post, lambda p: _country_or_none(resolver, p)):
+        for text, phrase in phrases:
+            code = lookup(phrase)
+            if code and len(code) == 3 and code != "USA":  # a U.S. embassy never reports on the U.S.
+                run.context.country = code
+                run.result.notes.append(f"the report is taken to speak for {resolver.name(code)} ({code}), "
+                                        f"from \"{text.strip()[:80]}\"; give --country to say otherwise")
+                return
     raise RejectedFile("which country does this embassy report speak for? Give the post's country (--country)")
+
+
+def _phrases(text: str) -> Iterator[str]:
+    """Runs of up to four words from each part of a title, longest first."""
+    for part in re.split(r"[,;:()]| - ", text):
+        words = normalize_key(part).split()
+        for size in range(min(4, len(words)), 0, -1):
+            for start in range(len(words) - size + 1):
+                yield " ".join(words[start:start + size])
+
+
+def _country_or_none(resolver: CountryResolver, phrase: str) -> str | None:
+    if len(phrase) <= 3:  # "us", "dos": too short to be read as a country in free text
+        return None
+    try:
+        return resolver.resolve(phrase)
+    except NameLookupError:
+        return None
 
 
 def _read_row(session: Session, run: _Run, sheet: SheetData, layout: Layout, sheet_fy: int | None, number: int,
