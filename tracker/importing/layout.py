@@ -106,6 +106,11 @@ class Column:
         """The column letter, as Excel shows it."""
         return column_letter(self.index)
 
+    @property
+    def header_folded(self) -> str:
+        """The header as compared with a cell that might repeat it."""
+        return self.header.strip().casefold()
+
 
 @dataclass
 class Layout:
@@ -296,8 +301,11 @@ def is_total_row(cells: Sequence[Cell | None], amount_columns: Iterable[int]) ->
 
 def is_repeated_header(cells: Sequence[Cell | None], layout: Layout) -> bool:
     """The header row again (as when a table was pasted twice or printed with repeated titles)."""
-    matches = sum(1 for c in layout.columns
-                  if c.index < len(cells) and normalize_key(_text(cells[c.index])) == normalize_key(c.header))
+    matches = 0
+    for column in layout.columns:
+        cell = cells[column.index] if column.index < len(cells) else None
+        if cell is not None and isinstance(cell.value, str) and cell.value.strip().casefold() == column.header_folded:
+            matches += 1
     return matches >= max(2, len(layout.columns) // 2)
 
 

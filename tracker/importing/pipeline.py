@@ -17,7 +17,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import func, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -89,7 +89,6 @@ class _Run:
     submission: Submission | None = None
     batch: list[dict[str, Any]] = field(default_factory=list)
     years: set[int] = field(default_factory=set)
-    seen: dict[tuple[Any, ...], tuple[str, int]] = field(default_factory=dict)
     data_sheets: int = 0
     header_found: bool = False
     rows_done: int = 0
@@ -353,7 +352,6 @@ def _read_row(session: Session, run: _Run, sheet: SheetData, layout: Layout, she
             result.skipped.append(Skipped(sheet.name, number, "; ".join(e.message for e in outcome.errors)[:300]))
         return
     for record in outcome.records:
-        _note_duplicate(run, sheet.name, number, record)
         run.years.add(record["fiscal_year"])
         run.batch.append(record)
     run.rows_done += 1
@@ -368,17 +366,6 @@ def _is_note(filled: list[tuple[int, Any]], layout: Layout) -> bool:
     if len(filled) != 1 or not isinstance(filled[0][1].value, str) or len(layout.columns) < 3:
         return False
     return not any(c.index == filled[0][0] and c.field in ("title", "implementer") for c in layout.columns)
-
-
-def _note_duplicate(run: _Run, sheet: str, row: int, record: dict[str, Any]) -> None:
-    key = tuple(v for k, v in sorted(record.items()) if k not in ("source_row", "source_sheet"))
-    first = run.seen.get(key)
-    if first is None:
-        run.seen[key] = (sheet, row)
-        return
-    where = f"row {first[1]}" + (f" of sheet '{first[0]}'" if first[0] != sheet else "")
-    run.result.warn(Issue(sheet=sheet, row=row, column="", header="", value="",
-                          message=f"repeats {where} exactly: possible double counting (both kept, flagged for review)"))
 
 
 # --- writing --------------------------------------------------------------------------------
@@ -472,6 +459,7 @@ def _finish(session: Session, run: _Run) -> None:
     for year in result.fiscal_years:
         session.add(SubmissionYear(submission_id=submission.id, fiscal_year=year))  # type: ignore[arg-type]
     result.submission_id = submission.id
+    _report_copies(session, run, submission)
     _supersede(session, run, submission)
     _remember_mapping(session, run)
     record_event(session, action="import", actor=run.request.actor, user_id=run.request.uploaded_by_id,
@@ -483,6 +471,35 @@ def _finish(session: Session, run: _Run) -> None:
                         "superseded": result.superseded})
     session.flush()
     result.status = "dry-run" if run.request.dry_run else "committed"
+
+
+#: The fields that make two records exact copies of each other (provenance aside).
+_COPY_FIELDS = {
+    "agency": ("fiscal_year", "office_id", "office_text", "country_code", "program_id", "implementer_id",
+               "implementer_name", "title", "area", "award_number", "obligation_date", "amount", "status"),
+    "embassy": ("fiscal_year", "country_code", "agency_id", "office_id", "agency_text", "implementer_id",
+                "implementer_name", "title", "area", "amount", "start_date"),
+}
+
+
+def _report_copies(session: Session, run: _Run, submission: Submission) -> None:
+    """Rows of this file that repeat an earlier row exactly: warned (both kept). Found in SQL, so
+    memory does not grow with the file."""
+    model: Any = Obligation if run.context.source == "agency" else EmbassyReportRow
+    columns = [getattr(model, name) for name in _COPY_FIELDS[run.context.source]]
+    window = {"partition_by": columns, "order_by": model.id}
+    ranked = (select(model.source_sheet, model.source_row,  # type: ignore[call-overload]
+                     func.first_value(model.source_sheet).over(**window).label("first_sheet"),
+                     func.first_value(model.source_row).over(**window).label("first_row"),
+                     func.row_number().over(**window).label("n"))
+              .where(model.submission_id == submission.id).subquery())
+    copies = session.execute(
+        select(ranked.c.source_sheet, ranked.c.source_row, ranked.c.first_sheet, ranked.c.first_row)  # type: ignore[call-overload]
+        .where(ranked.c.n > 1).order_by(ranked.c.source_row)).all()
+    for sheet, row, first_sheet, first_row in copies:
+        where = f"row {first_row}" + (f" of sheet '{first_sheet}'" if first_sheet != sheet else "")
+        run.result.warn(Issue(sheet=sheet or "", row=row, column="", header="", value="",
+                              message=f"repeats {where} exactly: possible double counting (both kept, flagged for review)"))
 
 
 def _supersede(session: Session, run: _Run, submission: Submission) -> None:

@@ -4,9 +4,10 @@ value and whether it holds a formula.
 Why our own and not openpyxl's: openpyxl gives either formulas (data_only=False) or saved values
 (data_only=True) per pass, and we need both at once to tell a total row (a SUM formula) and a
 formula with no saved value (an error for that cell) without reading the file twice. The XML is
-parsed with defusedxml (no DTDs, no entities, no external fetches) and streamed row by row;
-numbers are read from their decimal text straight into Decimal, never through float. Macros
-are never run, kept or served: only cell values are read.
+parsed with lxml, streamed row by row (memory stays flat), with entity resolution, DTD loading
+and network access off, and any part that declares a DTD is refused outright. Numbers are read
+from their decimal text straight into Decimal, never through float. Macros are never run, kept
+or served: only cell values are read.
 """
 
 from __future__ import annotations
@@ -20,8 +21,7 @@ from datetime import datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import IO, Any
 
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import iterparse
+from lxml import etree
 
 from tracker.dates import excel_serial_to_datetime
 from tracker.money import excel_precision
@@ -38,20 +38,50 @@ _FORMAT_NOISE = re.compile(r'"[^"]*"|\[[^\]]*\]|\\.|_.|\*.')
 _DATE_TOKENS = re.compile(r"[dmyhs]", re.IGNORECASE)
 
 
-def _local(tag: str) -> str:
-    return tag.rpartition("}")[2]
+_MAIN_NAMESPACES = ("http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+                    "http://purl.oclc.org/ooxml/spreadsheetml/main", "")
 
 
-def _parse(stream: IO[bytes], member: str) -> Iterator[tuple[str, Any]]:
-    """Iterate (event, element) over an XML part, refusing DTDs and entities."""
-    try:
-        yield from iterparse(stream, events=("start", "end"), forbid_dtd=True)
-    except DefusedXmlException as exc:
+def _tags(local: str) -> tuple[str, ...]:
+    return tuple(f"{{{ns}}}{local}" if ns else local for ns in _MAIN_NAMESPACES)
+
+
+_ROW_TAGS = _tags("row")
+_CHILD = {tag: name for name in ("c", "v", "f", "is", "t", "si", "rPh") for tag in _tags(name)}
+
+
+def _local(tag: Any) -> str:
+    return tag.rpartition("}")[2] if isinstance(tag, str) else ""
+
+
+def _parser_options() -> dict[str, Any]:
+    # Entities are never expanded, DTDs never loaded, nothing is fetched from a network.
+    return {"resolve_entities": False, "load_dtd": False, "no_network": True, "huge_tree": False,
+            "dtd_validation": False, "remove_comments": True}
+
+
+def _refuse_dtd(tree: Any, member: str) -> None:
+    if tree is not None and tree.docinfo.doctype:
         raise RejectedFile(
-            f"the workbook's XML part {member} declares a DTD or entities ({type(exc).__name__}), which are "
-            "forbidden: the file may be crafted to attack the reader, and was not read"
-        ) from exc
-    except SyntaxError as exc:  # xml.etree.ElementTree.ParseError
+            f"the workbook's XML part {member} declares a DTD or entities, which are forbidden: the file may be "
+            "crafted to attack the reader, and was not read")
+
+
+def _iterparse(stream: IO[bytes], member: str, tags: tuple[str, ...]) -> Iterator[Any]:
+    """Stream the elements with the given tags (at their end), refusing DTDs; flat memory."""
+    checked = False
+    try:
+        for _event, element in etree.iterparse(stream, events=("end",), tag=tags, **_parser_options()):
+            if not checked:
+                _refuse_dtd(element.getroottree(), member)
+                checked = True
+            yield element
+            element.clear(keep_tail=False)
+            parent = element.getparent()
+            if parent is not None:
+                while element.getprevious() is not None:
+                    del parent[0]
+    except etree.XMLSyntaxError as exc:
         raise RejectedFile(f"the workbook's XML part {member} is damaged ({exc}); re-save it in Excel") from exc
 
 
@@ -61,12 +91,13 @@ def _read_xml(archive: zipfile.ZipFile, member: str) -> Any:
         stream = archive.open(member)
     except KeyError:
         return None
-    root = None
     with stream:
-        for event, element in _parse(stream, member):
-            if event == "start" and root is None:
-                root = element
-    return root
+        try:
+            tree = etree.parse(stream, etree.XMLParser(**_parser_options()))
+        except etree.XMLSyntaxError as exc:
+            raise RejectedFile(f"the workbook's XML part {member} is damaged ({exc}); re-save it in Excel") from exc
+    _refuse_dtd(tree, member)
+    return tree.getroot()
 
 
 class _Book:
@@ -108,21 +139,8 @@ class _Book:
             stream = self.archive.open(member)
         except KeyError:
             return []
-        strings: list[str] = []
         with stream:
-            parts: list[str] = []
-            skip_depth = 0
-            for event, element in _parse(stream, member):
-                name = _local(element.tag)
-                if name == "rPh":  # phonetic guides are not part of the text
-                    skip_depth += 1 if event == "start" else -1
-                elif event == "end" and name == "t" and not skip_depth:
-                    parts.append(element.text or "")
-                elif event == "end" and name == "si":
-                    strings.append("".join(parts))
-                    parts = []
-                    element.clear()
-        return strings
+            return [_string_item(si) for si in _iterparse(stream, member, _tags("si"))]
 
     def _date_styles(self, member: str) -> frozenset[int]:
         root = _read_xml(self.archive, member)
@@ -152,6 +170,15 @@ def _number(text: str) -> int | Decimal:
     return int(text)
 
 
+def _string_item(si: Any) -> str:
+    """The text of a shared string: its <t> runs, phonetic guides (<rPh>) left out."""
+    parts = []
+    for element in si.iter():
+        if _CHILD.get(element.tag) == "t" and _CHILD.get(element.getparent().tag) != "rPh":
+            parts.append(element.text or "")
+    return "".join(parts)
+
+
 class _SheetReader:
     def __init__(self, book: _Book, member: str) -> None:
         self.book = book
@@ -178,20 +205,10 @@ class _SheetReader:
 
     def _rows(self, stream: IO[bytes]) -> Iterator[RawRow]:
         row_number = 0
-        sheet_data = None
-        for event, element in _parse(stream, self.member):
-            name = _local(element.tag)
-            if event == "start":
-                if name == "sheetData":
-                    sheet_data = element
-                continue
-            if name != "row":
-                continue
+        for element in _iterparse(stream, self.member, _ROW_TAGS):
             number = element.get("r")
             row_number = int(number) if number else row_number + 1
             cells = self._cells(element, row_number)
-            if sheet_data is not None:
-                sheet_data.clear()  # keep memory flat: this row is done
             if cells:
                 yield row_number, cells
 
@@ -199,7 +216,7 @@ class _SheetReader:
         cells: list[Cell | None] = []
         position = -1
         for c in row:
-            if _local(c.tag) != "c":
+            if _CHILD.get(c.tag) != "c":
                 continue
             ref = c.get("r")
             match = _CELL_REF.match(ref) if ref else None
@@ -220,13 +237,13 @@ class _SheetReader:
         kind = c.get("t", "n")
         value_text = formula = inline = None
         for child in c:
-            name = _local(child.tag)
+            name = _CHILD.get(child.tag)
             if name == "v":
                 value_text = child.text
             elif name == "f":
                 formula = "=" + (child.text or "")
             elif name == "is":
-                inline = "".join(t.text or "" for t in child.iter() if _local(t.tag) == "t")
+                inline = _string_item(child)
         if value_text is None and formula is None and inline is None:
             return None
         if kind == "s":
