@@ -190,3 +190,46 @@ def test_remembered_mapping_reads_a_heading_no_synonym_knows(tmp_path: Path, do_
     assert result.status == "committed", messages(result.errors)
     assert {"header": "Pot of money", "field": "amount"}.items() <= next(
         m for m in result.mapping if m["column"] == "H").items()
+
+
+def test_a_title_that_starts_with_total_is_data_not_a_total(tmp_path: Path, do_import, session: Session) -> None:
+    rows = embassy_rows()
+    rows[0][5] = "Total Action Against Trafficking"
+    result = do_import(write_xlsx(tmp_path / "r.xlsx", [EMBASSY_HEADERS, *rows]))
+    assert result.records == 5 and result.skipped == []
+
+
+def test_formulas_are_read_by_their_saved_value(tmp_path: Path, do_import, session: Session) -> None:
+    rows = embassy_rows()
+    rows[0][7] = F("62500*2", 125000)
+    rows[1][5] = F('"Legal aid "&"for survivors"', "Legal aid for survivors")
+    result = do_import(write_xlsx(tmp_path / "r.xlsx", [EMBASSY_HEADERS, *rows]))
+    assert result.status == "committed", messages(result.errors)
+    stored = _reports(session)
+    assert stored[0]["amount"] == Decimal("125000.00") and stored[1]["title"] == "Legal aid for survivors"
+
+
+@pytest.mark.parametrize(
+    ("headers", "fields"),
+    [(["Region", "Country", "FY", "Implementing Mechanism", "Agency/Bureau", "Total ($)"],
+      ["country", "fiscal_year", "title", "agency_office", "amount"]),
+     (["Grant #", "Beneficiary Country", "Fiscal Year (FY)", "Implementing Organization", "Funding Source",
+       "Obligations ($)", "Funding Mechanism"],
+      ["award_number", "country", "fiscal_year", "implementer", "agency_office", "amount"])],
+)
+def test_less_common_wordings(headers: list[str], fields: list[str]) -> None:
+    from tracker.importing.layout import map_columns
+
+    layout = map_columns(dict(enumerate(headers)))
+    assert sorted(c.field for c in layout.columns) == sorted(fields)
+    if "Region" in headers:  # "Country" names the field outright and wins over "Region"
+        assert layout.by_field()["country"].header == "Country"
+
+
+def test_year_columns_with_words_before_the_year(tmp_path: Path, do_import, session: Session) -> None:
+    rows = [["Office", "Country", "Partner", "Activity", "Amount FY2006", "Amount FY2007"],
+            ["INL", "Nepal", "UNODC", "Prevention", 100, 200]]
+    result = do_import(write_xlsx(tmp_path / "a.xlsx", rows), source="agency", agency="DOS")
+    assert result.status == "committed", messages(result.errors)
+    assert sorted((r["fiscal_year"], r["amount"]) for r in _obligations(session)) == [
+        (2006, Decimal("100.00")), (2007, Decimal("200.00"))]

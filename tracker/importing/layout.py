@@ -51,7 +51,8 @@ FIELD_SYNONYMS: dict[str, tuple[str, ...]] = {
               "program title", "program description", "program name", "program", "project activity",
               "name of project", "award title", "grant title", "programme"),
     "area": ("program area", "objective", "area", "3p", "three ps", "3 ps", "focus area", "tip area",
-             "pillar", "3p area", "p area", "three p area", "sector", "program objective"),
+             "pillar", "3p area", "p area", "three p area", "sector", "program objective",
+             "prevention protection prosecution", "3ps", "tip pillar"),
     "program": ("initiative", "presidential initiative", "funding initiative", "special initiative",
                 "program initiative", "initiative program"),
     "award_number": ("award number", "award id", "award no", "award", "cooperative agreement no",
@@ -69,16 +70,36 @@ FIELD_SYNONYMS: dict[str, tuple[str, ...]] = {
     "status": ("status", "obligation status", "award status", "funding status"),
     "record_id": ("tracker id", "tracker record id", "record id"),
 }
+#: Wordings that usually, not always, name a field: taken with less confidence, so a column that
+#: names the field outright ("Country" beside "Region") wins.
+WEAK_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "country": ("region", "locations", "place"),
+    "amount": ("total", "sum", "amount total"),
+    "award_number": ("grant", "agreement", "contract", "reference", "ref"),
+    "agency_office": ("source", "funding"),
+    "implementer": ("implementing agency",),
+    "title": ("implementing mechanism", "mechanism name", "mechanism", "activity project"),
+}
+WEAK_CONFIDENCE = 0.8
+
 #: Headers we recognise and deliberately leave unread (no "unmapped column" note for them).
 IGNORED_HEADERS = ("end date", "period end", "notes", "note", "comments", "comment", "remarks", "contact",
                    "poc", "point of contact", "end", "completion date", "period of performance end",
-                   "pop end", "row", "no", "number", "#", "line", "item")
+                   "pop end", "row", "no", "number", "#", "line", "item", "funding mechanism",
+                   "type of assistance", "award type", "mechanism type", "instrument", "instrument type",
+                   "period of performance", "duration", "months", "email", "phone")
 
 _UNITS = re.compile(r"\b(?:usd|us|000s?|in thousands|thousands|dollars|k)\b")
 _YEAR_COLUMN = re.compile(
-    r"^(?:fy|fiscal year|fiscal)?\s*(\d{4}|\d{2})(?:\s*(?:amount|funding|obligations?|obligated|usd|us|000s?))*$"
+    r"^(?:(?:amount|funding|obligations?|obligated|usd)\s+)*(?:fy|fiscal year|fiscal)?\s*(\d{4}|\d{2})"
+    r"(?:\s*(?:amount|funding|obligations?|obligated|usd|us|000s?))*$"
 )
-_TOTAL_TEXT = re.compile(r"^\s*(?:grand\s+|sub[\s-]?)?totals?\b[\w\s:()./-]{0,30}$", re.IGNORECASE)
+# "Total", "Subtotal FY2005", "GRAND TOTAL", "Total for FY 2006:", "Total obligations (USD)"; not a
+# title that merely starts with the word ("Total Action Against Trafficking").
+_TOTAL_TAIL = (r"(?:[:\-\u2013.]|for|of|all|fy\s*'?\d{2,4}(?:\s*[-/\u2013]\s*\d{2,4})?|\d{4}(?:\s*[-/\u2013]\s*\d{2,4})?"
+               r"|\([^()]{0,20}\)|obligations?|obligated|amounts?|funding|usd|us\$|\$|programs?|projects?"
+               r"|fiscal\s+years?|years?|post|country|agency|row)")
+_TOTAL_TEXT = re.compile(rf"^\s*(?:grand\s+|sub[\s-]?)?totals?(?:\s*{_TOTAL_TAIL})*\s*$", re.IGNORECASE)
 _TOTAL_FORMULA = re.compile(r"^=\s*(?:SUM|SUBTOTAL|AGGREGATE)\s*\(", re.IGNORECASE)
 
 #: A column is taken as a field only at or above this confidence.
@@ -159,6 +180,10 @@ def score_header(header: str) -> tuple[str, float] | None:
         score = _field_score(key, stripped, synonyms)
         if score and (best is None or score > best[1]):
             best = (field_name, score)
+    if best is None or best[1] < WEAK_CONFIDENCE:
+        for field_name, synonyms in _WEAK_KEYS.items():
+            if key in synonyms or stripped in synonyms:
+                return (field_name, WEAK_CONFIDENCE)
     return best
 
 
@@ -185,6 +210,7 @@ def _contains(words: list[str], parts: list[str]) -> bool:
 
 
 _SYNONYM_KEYS = {f: tuple(normalize_key(s) for s in syns) for f, syns in FIELD_SYNONYMS.items()}
+_WEAK_KEYS = {f: tuple(normalize_key(s) for s in syns) for f, syns in WEAK_SYNONYMS.items()}
 _IGNORED_KEYS = frozenset(normalize_key(h) for h in IGNORED_HEADERS)
 
 
