@@ -100,7 +100,9 @@ def test_every_iso_country_kosovo_and_places(session: Session) -> None:
      ("Kosovo", "XKX"), ("Brasil", "BRA"), ("México", "MEX"), ("Republic of Indonesia", "IDN"),
      ("Kyrgyz Republic", "KGZ"), ("IDN", "IDN"), ("ID", "IDN"), ("  indonesia ", "IDN"),
      ("Global", "GLOBAL"), ("Worldwide", "GLOBAL"), ("Africa Regional", "RG-AF"),
-     ("Korea, South", "KOR"), ("North Korea", "PRK"), ("Tanzania", "TZA"), ("Viet Nam", "VNM")],
+     ("Korea, South", "KOR"), ("North Korea", "PRK"), ("Tanzania", "TZA"), ("Viet Nam", "VNM"),
+     ("The Philippines", "PHL"), ("Gambia, The", "GMB"), ("Dem. Rep. Congo", "COD"), ("WHA", "RG-WHA"),
+     ("EUR", "RG-EUR"), ("AF", "AFG")],
 )
 def test_country_names(session: Session, text: str, code: str) -> None:
     assert CountryResolver.load(session).resolve(text) == code
@@ -114,6 +116,16 @@ def test_ambiguous_countries_are_refused_with_the_candidates(session: Session, t
         CountryResolver.load(session).resolve(text)
     assert set(error.value.candidates) == set(candidates)
     assert text in str(error.value)
+
+
+def test_part_of_exactly_one_countrys_name_is_read_and_said_to_be_partial(session: Session) -> None:
+    resolver = CountryResolver.load(session)
+    assert resolver.match("Saudi") == ("SAU", "partial")
+    assert resolver.match("Burkina") == ("BFA", "partial")
+    with pytest.raises(AmbiguousName):
+        resolver.match("Islands")
+    with pytest.raises(UnknownName):
+        resolver.match("New")  # too short to be read as part of a name
 
 
 def test_unknown_country_is_refused_with_a_hint_never_guessed(session: Session) -> None:
@@ -145,7 +157,8 @@ def test_embassy_posts(session: Session) -> None:
      ("Population, Refugees, and Migration", "State", "DOS/PRM"), ("ICITAP", "Justice", "DOJ/ICITAP"),
      ("USAID Mission", "USAID", "USAID/MISSION"), ("ILAB (DOL)", None, "DOL/ILAB"),
      ("U.S. Agency for International Development", None, "USAID"), ("Department of State", None, "DOS"),
-     ("", "Labor", "DOL"), ("USAID/CAR", None, "USAID/CAR")],
+     ("", "Labor", "DOL"), ("USAID/CAR", None, "USAID/CAR"), ("State/EUR", None, "DOS/EUR"),
+     ("DOL-ILAB/OCFT", None, "DOL/ILAB"), ("HHS/ACF/OTIP", None, "HHS/ACF")],
 )
 def test_office_names(session: Session, text: str, agency_text: str | None, label: str) -> None:
     resolved = OfficeResolver(session).resolve(text, agency_text=agency_text)

@@ -18,6 +18,17 @@ from tracker.reference.countries import AMBIGUOUS_NAMES, POST_ALIASES, POSTS
 from tracker.textnorm import normalize_key
 
 _PARENTHESES = re.compile(r"\(([^()]*)\)")
+#: Words that carry no meaning in a country's name, and abbreviations people use in them.
+_STOP_WORDS = frozenset({"the", "of", "and"})
+_ABBREVIATIONS = {"dem": "democratic", "rep": "republic", "st": "saint", "ste": "sainte", "is": "islands",
+                  "isl": "islands", "fed": "federated", "utd": "united", "pdr": "people s democratic republic"}
+#: A name part shorter than this is never read as a part of a longer name ("New", "Is").
+MIN_PARTIAL_LETTERS = 5
+
+
+def _tokens(key: str) -> frozenset[str]:
+    words = " ".join(_ABBREVIATIONS.get(w, w) for w in key.split()).split()
+    return frozenset(w for w in words if w not in _STOP_WORDS)
 
 
 @dataclass(frozen=True)
@@ -29,6 +40,12 @@ class CountryResolver:
     iso2: dict[str, str]  # alpha-2 → code
     posts: dict[str, str]  # normalised post city → code
     ambiguous: dict[str, tuple[str, ...]]
+    by_tokens: dict[frozenset[str], set[str]]  # the words of each name → codes
+
+    @property
+    def partial_note(self) -> str:
+        """Said when a name was read from a part of a country's name."""
+        return "read as the only country whose name contains it"
 
     @classmethod
     def load(cls, session: Session) -> CountryResolver:
@@ -39,31 +56,45 @@ class CountryResolver:
             by_key.setdefault(normalize_key(country.name), country.code)
         posts = {normalize_key(city): code for code, city in POSTS.items()}
         posts.update({normalize_key(city): code for city, code in POST_ALIASES.items()})
+        by_tokens: dict[frozenset[str], set[str]] = {}
+        for key, code in by_key.items():
+            by_tokens.setdefault(_tokens(key), set()).add(code)
         return cls(
             names={c.code: c.name for c in countries},
             by_key=by_key,
             iso2={c.iso2: c.code for c in countries if c.iso2},
             posts=posts,
             ambiguous={normalize_key(k): v for k, v in AMBIGUOUS_NAMES.items()},
+            by_tokens=by_tokens,
         )
 
     def resolve(self, text: str) -> str:
+        """Return the code of the country or place the text names (see ``match``)."""
+        return self.match(text)[0]
+
+    def match(self, text: str) -> tuple[str, str]:
         """Return the code of the country or place the text names.
 
         :param text: an ISO alpha-3 or alpha-2 code, a place code ("GLOBAL"), or a name
         :raises UnknownName: nothing known has that name
         :raises AmbiguousName: the name means more than one country
-        Example: ``resolver.resolve("Ivory Coast") == "CIV"``
+        :returns: the code, and how it was found: "exact" (a code, a name or an alias, "The"
+            and word order aside) or "partial" (the text is part of exactly one country's name,
+            as "Saudi"; callers say so)
+        Example: ``resolver.match("Ivory Coast") == ("CIV", "exact")``
         """
         raw = " ".join(str(text).split())
         if not raw:
             raise UnknownName("no country given", text=raw)
         code = self._code(raw)
         if code:
-            return code
-        found = self._by_name(raw)
+            return code, "exact"
+        found = self._by_name(raw) or self._by_words(raw, partial=False)
         if found:
-            return found
+            return found, "exact"
+        found = self._by_words(raw, partial=True)
+        if found:
+            return found, "partial"
         raise UnknownName(
             f'"{raw}" is not a known country or region{did_you_mean(self._hints(raw))}; '
             "correct the cell or ask an administrator to add the name as an alias",
@@ -93,8 +124,27 @@ class CountryResolver:
                 self._refuse_ambiguous(raw, tuple(sorted(c for c in codes if c)))
         return None
 
+    def _by_words(self, raw: str, *, partial: bool) -> str | None:
+        """The same words in another order or with abbreviations ("Congo, Dem. Rep."), or, with
+        ``partial``, a part of exactly one country's name ("Saudi")."""
+        words = _tokens(normalize_key(raw))
+        if not words:
+            return None
+        if not partial:
+            codes = self.by_tokens.get(words, set())
+        elif sum(len(w) for w in words) >= MIN_PARTIAL_LETTERS:
+            codes = {c for tokens, found in self.by_tokens.items() if words < tokens for c in found}
+        else:
+            codes = set()
+        codes = {c for c in codes if c in self.names}
+        if len(codes) > 1:
+            self._refuse_ambiguous(raw, tuple(sorted(codes)))
+        return codes.pop() if codes else None
+
     def _refuse_ambiguous(self, raw: str, codes: tuple[str, ...]) -> None:
-        named = " or ".join(f"{self.names.get(c, c)} ({c})" for c in codes)
+        named = " or ".join(f"{self.names.get(c, c)} ({c})" for c in codes[:6])
+        if len(codes) > 6:
+            named += f" or {len(codes) - 6} more"
         raise AmbiguousName(f'"{raw}" could be {named}; write which one', text=raw, candidates=codes)
 
     def _hints(self, raw: str) -> list[str]:

@@ -123,7 +123,7 @@ class OfficeResolver:
             found.add(("office", self._office_by_key[key]))
         if key in self._agency_by_key:
             found.add(("agency", self._agency_by_key[key]))
-        if key in self._places:
+        if key in self._places and not found:  # a word that names an office is read as the office
             found.add(("place", None))
         return found
 

@@ -152,6 +152,8 @@ def _seed_countries(session: Session, report: SeedReport) -> None:
         if code not in existing:
             _add(session, report, Country(code=code, name=name, kind=kind, region=region))
         names.extend((alias, code) for alias in (name, *aliases))
+        if kind == "region" and region and region != "AF":  # "AF" alone is Afghanistan's ISO code
+            names.append((region, code))  # State's bureau codes: "EAP", "EUR", "NEA", "SCA", "WHA"
     names.extend(COUNTRY_ALIASES.items())
     session.flush()
     ambiguous = {normalize_key(n) for n in AMBIGUOUS_NAMES}

@@ -71,6 +71,12 @@ def test_blocking_errors_name_the_cell_and_store_nothing(tmp_path: Path, do_impo
     assert list_obligations(session) == []
 
 
+def test_a_country_read_from_part_of_its_name_is_said(tmp_path: Path, do_import, session: Session) -> None:
+    result = do_import(_agency_file(tmp_path, _row(Country="Saudi")), source="agency", agency="DOS")
+    assert result.status == "committed"
+    assert '"Saudi" read as the only country whose name contains it: Saudi Arabia' in messages(result.warnings)
+
+
 def test_unknown_agency_is_blocking(tmp_path: Path, do_import) -> None:
     rows = [EMBASSY_HEADERS, *embassy_rows()]
     rows[3][0], rows[3][3] = "Ministry of Magic", "Department of Mysteries"

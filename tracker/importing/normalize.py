@@ -270,7 +270,9 @@ class RowNormalizer:
             return self._country_cache[raw]
         post = self.context.country
         try:
-            result: tuple[str | None, str | None, bool] = (self.countries.resolve(raw), None, False)
+            code, how = self.countries.match(raw)
+            note = f'"{raw}" {self.countries.partial_note}: {self.countries.name(code)}' if how == "partial" else None
+            result: tuple[str | None, str | None, bool] = (code, note, False)
         except AmbiguousName as exc:
             if post and post in exc.candidates:
                 result = (post, f'"{raw}" could name several countries; read as {self.countries.name(post)}, '

@@ -69,6 +69,18 @@ OFFICES: list[tuple[str, str, str, str, tuple[str, ...]]] = [
     ("DOS", "DS", "Bureau of Diplomatic Security", "bureau", (
         "DS", "Diplomatic Security", "Bureau of Diplomatic Security", "DS Bureau",
     )),
+    ("DOS", "AF", "Bureau of African Affairs", "bureau", ("Bureau of African Affairs", "African Affairs", "State/AF")),
+    ("DOS", "EAP", "Bureau of East Asian and Pacific Affairs", "bureau", (
+        "EAP", "Bureau of East Asian and Pacific Affairs", "East Asian and Pacific Affairs")),
+    ("DOS", "EUR", "Bureau of European and Eurasian Affairs", "bureau", (
+        "EUR", "Bureau of European and Eurasian Affairs", "European and Eurasian Affairs", "EUR/ACE",
+        "Office of the Coordinator of U.S. Assistance to Europe and Eurasia")),
+    ("DOS", "NEA", "Bureau of Near Eastern Affairs", "bureau", (
+        "NEA", "Bureau of Near Eastern Affairs", "Near Eastern Affairs", "MEPI", "Middle East Partnership Initiative")),
+    ("DOS", "SCA", "Bureau of South and Central Asian Affairs", "bureau", (
+        "SCA", "Bureau of South and Central Asian Affairs", "South and Central Asian Affairs")),
+    ("DOS", "WHA", "Bureau of Western Hemisphere Affairs", "bureau", (
+        "WHA", "Bureau of Western Hemisphere Affairs", "Western Hemisphere Affairs")),
     ("DOS", "POST", "Embassy (post-funded programs)", "post", (
         "Embassy", "U.S. Embassy", "US Embassy", "Post", "State (post)", "DOS (post)",
         "Embassy small grants", "Public Affairs Section", "PAS", "Self-Help", "Self-Help Program",
@@ -106,7 +118,8 @@ OFFICES: list[tuple[str, str, str, str, tuple[str, ...]]] = [
     )),
     ("DOL", "ILAB", "Bureau of International Labor Affairs", "bureau", (
         "ILAB", "Bureau of International Labor Affairs", "International Labor Affairs",
-        "Bureau of International Labour Affairs",
+        "Bureau of International Labour Affairs", "OCFT",
+        "Office of Child Labor, Forced Labor, and Human Trafficking",
     )),
     ("DOL", "ETA", "Employment and Training Administration", "office", (
         "ETA", "Employment and Training Administration",
@@ -116,7 +129,7 @@ OFFICES: list[tuple[str, str, str, str, tuple[str, ...]]] = [
     )),
     ("DOJ", "CRM", "Criminal Division", "office", (
         "CRM", "Criminal Division", "DOJ Criminal Division", "CEOS",
-        "Child Exploitation and Obscenity Section",
+        "Child Exploitation and Obscenity Section", "HRSP", "Human Rights and Special Prosecutions Section",
     )),
     ("DOJ", "OPDAT", "Office of Overseas Prosecutorial Development, Assistance and Training", "office", (
         "OPDAT", "Office of Overseas Prosecutorial Development, Assistance and Training",
@@ -150,6 +163,7 @@ OFFICES: list[tuple[str, str, str, str, tuple[str, ...]]] = [
     )),
     ("HHS", "ACF", "Administration for Children and Families", "office", (
         "ACF", "Administration for Children and Families", "Office of Refugee Resettlement", "ORR",
+        "OTIP", "Office on Trafficking in Persons",
     )),
     ("ED", "OSDFS", "Office of Safe and Drug-Free Schools", "office", (
         "OSDFS", "Office of Safe and Drug-Free Schools", "Office of Safe and Drug Free Schools",
