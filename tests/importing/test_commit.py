@@ -175,3 +175,57 @@ def test_problems_message_is_plain(tmp_path: Path, do_import) -> None:
     rows[0][7] = "12,5"
     result = do_import(write_xlsx(tmp_path / "r.xlsx", [EMBASSY_HEADERS, *rows]))
     assert "'12,5' uses a decimal comma" in messages(result.errors)
+
+
+def _exported(session: Session, path: Path, change=None) -> Path:
+    """A workbook shaped as the tracker's export: its rows with their record IDs."""
+    from tracker.reporting import list_obligations
+
+    session.rollback()
+    headers = ["Tracker ID", "Fiscal Year", "Office", "Country", "Implementing Partner", "Project Title",
+               "Program Area", "Award Number", "Obligation Date", "Amount"]
+    rows = [[r["id"], r["fiscal_year"], r["office"], r["country"] or "Global", r["implementer"], r["title"], r["area"],
+             r["award_number"], r["date"], r["amount"]] for r in list_obligations(session)]
+    if change:
+        change(rows)
+    return write_xlsx(path, [headers, *rows])
+
+
+def test_an_exported_workbook_re_imported_unchanged_changes_nothing(tmp_path: Path, do_import, session: Session) -> None:
+    do_import(write_xlsx(tmp_path / "v1.xlsx", [AGENCY_HEADERS, *agency_rows()]), source="agency", agency="DOS")
+    before = totals(session, ["fiscal_year", "agency", "country"])
+    result = do_import(_exported(session, tmp_path / "export.xlsx"), source="agency", agency="DOS")
+    assert result.status == "committed", messages(result.errors)
+    assert (result.records, result.updated, result.superseded) == (0, 0, [])
+    assert _count(session, Obligation) == 6 and _count(session, Submission) == 1
+    assert totals(session, ["fiscal_year", "agency", "country"]) == before
+
+
+def test_an_edited_amount_in_an_exported_workbook_updates_that_record_audited(tmp_path: Path, do_import,
+                                                                               session: Session) -> None:
+    do_import(write_xlsx(tmp_path / "v1.xlsx", [AGENCY_HEADERS, *agency_rows()]), source="agency", agency="DOS")
+
+    def edit(rows):
+        rows[2][9] = "650,000"
+        rows.append([None, 2007, "INL", "Indonesia", "IOM", "A new row", "Protection", None, None, 1000])
+
+    result = do_import(_exported(session, tmp_path / "export.xlsx", edit), source="agency", agency="DOS")
+    assert result.status == "committed", messages(result.errors)
+    assert (result.records, result.updated, result.superseded) == (1, 1, [])
+    session.rollback()
+    assert _count(session, Obligation) == 7
+    event = session.exec(select(AuditEvent).where(AuditEvent.action == "obligation.update")).one()
+    assert (event.before, event.after) == ({"amount": "600000.00"}, {"amount": "650000.00"})
+    changed = session.get(Obligation, int(event.entity_id))
+    assert (changed.amount, changed.version) == (Decimal("650000.00"), 2)
+
+
+def test_a_record_id_that_does_not_exist_is_an_error(tmp_path: Path, do_import, session: Session) -> None:
+    do_import(write_xlsx(tmp_path / "v1.xlsx", [AGENCY_HEADERS, *agency_rows()]), source="agency", agency="DOS")
+
+    def edit(rows):
+        rows[0][0] = 99999
+
+    result = do_import(_exported(session, tmp_path / "export.xlsx", edit), source="agency", agency="DOS")
+    assert result.status == "rejected"
+    assert "there is no record 99999" in messages(result.errors)

@@ -98,6 +98,7 @@ class RowNormalizer:
         self._office(out, sheet, row, values, columns, base)
         self._who_and_what(out, sheet, row, values, columns, base)
         self._extras(out, sheet, row, values, columns, base)
+        self._record_id(out, sheet, row, values, columns, base)
         amounts = self._amounts(out, sheet, row, cells, values, columns, layout, fiscal_year)
         if out.errors:
             return out
@@ -379,6 +380,22 @@ class RowNormalizer:
             award = values.get("award_number")
             base["award_number"] = _code_text(award)
             base["program_id"] = self._program(out, sheet, row, values.get("program"), columns.get("program"))
+
+    def _record_id(self, out: RowOutcome, sheet: str, row: int, values: dict[str, Any], columns: dict[str, Column],
+                   base: dict[str, Any]) -> None:
+        """The tracker's own ID, in a workbook the tracker exported: the row updates that record."""
+        raw = values.get("record_id")
+        if raw is None:
+            return
+        text = str(raw).strip()
+        if isinstance(raw, Decimal) and raw == raw.to_integral_value():
+            text = str(int(raw))
+        if not text.isdigit():
+            out.errors.append(self._issue(sheet, row, columns.get("record_id"), raw,
+                                          "not a tracker record ID (a whole number); leave it as exported, or empty "
+                                          "for a new record"))
+            return
+        base["record_id"] = int(text)
 
     def _area(self, out: RowOutcome, sheet: str, row: int, raw: Any, col: Column | None) -> str | None:
         if raw is None:

@@ -49,6 +49,7 @@ from tracker.models import (
     Obligation,
     Submission,
     SubmissionYear,
+    utcnow,
 )
 from tracker.offices import OfficeResolver, ResolvedOffice
 from tracker.textnorm import normalize_key
@@ -94,6 +95,8 @@ class _Run:
     rows_done: int = 0
     new_implementers: dict[str, int] = field(default_factory=dict)
     mappings: dict[str, str] = field(default_factory=dict)
+    carries_ids: bool = False  # the file has the tracker's own record IDs (an exported workbook)
+    updates: list[dict[str, Any]] = field(default_factory=list)
 
 
 def file_issue(message: str, sheet: str = "") -> Issue:
@@ -227,6 +230,7 @@ def _read_sheet(session: Session, run: _Run, sheet: SheetData, sha: str) -> None
     if not _check_columns(run, sheet.name, layout, sheet_fy):
         return
     run.data_sheets += 1
+    run.carries_ids = run.carries_ids or "record_id" in layout.by_field()
     if sheet_fy is not None:
         run.years.add(sheet_fy)
     run.years.update(c.fiscal_year for c in layout.year_columns if c.fiscal_year)
@@ -353,9 +357,9 @@ def _read_row(session: Session, run: _Run, sheet: SheetData, layout: Layout, she
         return
     for record in outcome.records:
         run.years.add(record["fiscal_year"])
-        run.batch.append(record)
+        (run.updates if record.get("record_id") else run.batch).append(record)
     run.rows_done += 1
-    if len(run.batch) >= BATCH_ROWS:
+    if len(run.batch) + len(run.updates) >= BATCH_ROWS:
         _flush(session, run, sha)
     if run.request.progress and run.rows_done % 1000 == 0:
         run.request.progress(run.rows_done, sheet.size_hint)
@@ -397,12 +401,16 @@ def _ensure_submission(session: Session, run: _Run, sha: str) -> Submission:
 
 def _flush(session: Session, run: _Run, sha: str) -> None:
     """Write the buffered records (skipped while the file has blocking errors and no --skip-invalid)."""
+    if run.updates:
+        _apply_updates(session, run)
     if not run.batch:
         return
     if run.result.error_count and not run.request.skip_invalid:
         run.result.records += len(run.batch)  # counted, never written: the file will be rejected
         run.batch = []
         return
+    for record in run.batch:
+        record.pop("record_id", None)
     submission = _ensure_submission(session, run, sha)
     for record in run.batch:
         record["submission_id"] = submission.id
@@ -415,6 +423,72 @@ def _flush(session: Session, run: _Run, sha: str) -> None:
     session.execute(insert(model), run.batch)
     run.result.records += len(run.batch)
     run.batch = []
+
+
+#: Fields a re-imported exported workbook may change on a record.
+_UPDATABLE = {
+    "agency": ("fiscal_year", "office_id", "country_code", "program_id", "implementer_id", "implementer_name",
+               "title", "area", "award_number", "obligation_date", "amount", "status"),
+    "embassy": ("fiscal_year", "country_code", "agency_id", "office_id", "implementer_id", "implementer_name",
+                "title", "area", "amount", "start_date"),
+}
+
+
+def _apply_updates(session: Session, run: _Run) -> None:
+    """Rows carrying the tracker's record IDs update those records (changed fields only, audited)."""
+    model: Any = Obligation if run.context.source == "agency" else EmbassyReportRow
+    blocked = bool(run.result.error_count) and not run.request.skip_invalid
+    for record in run.updates:
+        existing = session.get(model, record["record_id"])
+        where = Issue(sheet=record.get("source_sheet") or "", row=record["source_row"], column="", header="",
+                      value=str(record["record_id"]), message="")
+        problem = _update_problem(run, existing, record)
+        if problem:
+            where.message = problem
+            run.result.error(where)
+            continue
+        if record.get("implementer_id") is None and record.get("implementer_name") and not blocked:
+            record["implementer_id"] = _new_implementer(session, run, record["implementer_name"])
+        changes = {f: (getattr(existing, f), record.get(f)) for f in _UPDATABLE[run.context.source]
+                   if f in record and record.get(f) != getattr(existing, f)}
+        if not changes:
+            continue
+        run.result.updated += 1
+        if blocked:
+            continue
+        for name, (_before, after) in changes.items():
+            setattr(existing, name, after)
+        if hasattr(existing, "version"):
+            existing.version += 1
+            existing.updated_at = utcnow()
+        session.add(existing)
+        record_event(session, action=f"{model.__tablename__}.update", actor=run.request.actor,
+                     user_id=run.request.uploaded_by_id, entity_type=model.__tablename__, entity_id=existing.id,
+                     summary=f"updated from {run.result.file}, {record.get('source_sheet') or ''} row {record['source_row']}",
+                     before={k: _jsonable(v[0]) for k, v in changes.items()},
+                     after={k: _jsonable(v[1]) for k, v in changes.items()})
+    run.updates = []
+
+
+def _update_problem(run: _Run, existing: Any, record: dict[str, Any]) -> str | None:
+    if existing is None:
+        return f"there is no record {record['record_id']} to update; clear the ID to add the row as a new record"
+    if not existing.current:
+        return f"record {existing.id} belongs to a superseded file and can no longer be changed"
+    if run.context.source == "embassy" and existing.country_code != run.context.country:
+        return f"record {existing.id} belongs to another country's report"
+    return None
+
+
+def _jsonable(value: Any) -> Any:
+    from datetime import date
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
 
 
 def _new_implementer(session: Session, run: _Run, name: str) -> int:
@@ -443,8 +517,18 @@ def _finish(session: Session, run: _Run) -> None:
     if result.error_count and not run.request.skip_invalid:
         result.status = "rejected"
         result.records = 0
+        result.updated = 0
         result.notes.append("nothing was stored: fix the errors and upload again "
                             "(or import with --skip-invalid to store the valid rows)")
+        return
+    if not result.records and run.carries_ids:
+        result.notes.append(f"{result.updated} records updated from the tracker's record IDs; no new records"
+                            if result.updated else "the exported workbook matches the records: nothing changed")
+        record_event(session, action="import", actor=run.request.actor, user_id=run.request.uploaded_by_id,
+                     entity_type="file", entity_id=result.file[:40],
+                     summary=f"imported {result.file}: {result.updated} records updated by their IDs",
+                     after={"file": result.file, "updated": result.updated, "source": run.context.source})
+        result.status = "dry-run" if run.request.dry_run else "committed"
         return
     if not result.records:
         result.status = "rejected"
@@ -460,7 +544,10 @@ def _finish(session: Session, run: _Run) -> None:
         session.add(SubmissionYear(submission_id=submission.id, fiscal_year=year))  # type: ignore[arg-type]
     result.submission_id = submission.id
     _report_copies(session, run, submission)
-    _supersede(session, run, submission)
+    if run.carries_ids:
+        result.notes.append("rows carrying the tracker's record IDs updated those records; this file supersedes nothing")
+    else:
+        _supersede(session, run, submission)
     _remember_mapping(session, run)
     record_event(session, action="import", actor=run.request.actor, user_id=run.request.uploaded_by_id,
                  entity_type="submission", entity_id=submission.id,

@@ -55,6 +55,7 @@ class ImportResult:
     submission_id: int | None = None
     rows_read: int = 0
     records: int = 0
+    updated: int = 0  # records changed through the tracker's own record IDs
     skipped: list[Skipped] = field(default_factory=list)
     errors: list[Issue] = field(default_factory=list)
     warnings: list[Issue] = field(default_factory=list)
@@ -97,6 +98,7 @@ class ImportResult:
             "submission_id": self.submission_id,
             "rows_read": self.rows_read,
             "records": self.records,
+            "updated": self.updated,
             "skipped": [asdict(s) for s in self.skipped],
             "errors": [e.as_dict() for e in self.errors],
             "warnings": [w.as_dict() for w in self.warnings],
@@ -112,7 +114,8 @@ class ImportResult:
         """A readable report for the terminal."""
         lines = [f"{self.file}: {self.status}" + (f" (submission {self.submission_id})" if self.submission_id else "")]
         lines.append(f"  rows read {self.rows_read}, records {'stored' if self.status == 'committed' else 'found'} "
-                     f"{self.records}, skipped {len(self.skipped)}")
+                     f"{self.records}" + (f", updated {self.updated}" if self.updated else "")
+                     + f", skipped {len(self.skipped)}")
         if self.fiscal_years:
             lines.append("  fiscal years: " + ", ".join(f"FY{y}" for y in self.fiscal_years))
         lines.extend(f"  note: {n}" for n in self.notes)
