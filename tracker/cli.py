@@ -60,7 +60,8 @@ main.params = [p for p in main.params if p.name not in {"app", "env_file", "debu
 def init_app(app: Flask) -> None:
     """Register the commands on the app (FlaskGroup lists them under `tracker`)."""
     for command in (db_group, seed_command, users_group, serve_command, import_command, totals_command,
-                    obligations_command, reports_command):
+                    obligations_command, reports_command, reconcile_command, flags_group, awareness_command,
+                    coverage_command):
         app.cli.add_command(command)
 
 
@@ -442,3 +443,151 @@ def _print_records(rows: list[dict], as_json: bool, shown: tuple[str, ...]) -> N
         click.echo("  ".join(str(row[k] if row[k] is not None else "-")[:40] for k in shown)
                    + f"  [{row['file']}:{row['sheet'] or ''}:{row['row']}]")
     click.echo(f"{len(rows)} records")
+
+
+# --- tracker reconcile, flags, awareness, coverage ----------------------------------------
+
+
+def _one_country(country: str | None) -> str | None:
+    if country is None:
+        return None
+    from tracker.countries import CountryResolver
+
+    with _session() as session:
+        return CountryResolver.load(session).resolve(country)
+
+
+@click.command("reconcile")
+@click.option("--country", help="Only this country or place.")
+@click.option("--fiscal-year", type=int, help="Only this fiscal year.")
+@with_appcontext
+def reconcile_command(country: str | None, fiscal_year: int | None) -> None:
+    """Recompute matches and flags (it also runs after every import), keeping reviewers' decisions."""
+    from sqlalchemy import select as sa_select
+
+    from tracker.models import EmbassyReportRow, Obligation
+    from tracker.reconcile import reconcile
+
+    _require_current()
+    code = _one_country(country)
+    with _session() as session:
+        blocks = None
+        if code or fiscal_year:
+            blocks = set()
+            for model in (Obligation, EmbassyReportRow):
+                query = sa_select(model.country_code, model.fiscal_year).distinct()
+                if code:
+                    query = query.where(model.country_code == code)
+                if fiscal_year:
+                    query = query.where(model.fiscal_year == fiscal_year)
+                blocks |= {(c, y) for c, y in session.execute(query)}
+        report = reconcile(session, blocks, actor="cli")
+    click.echo(f"reconciled {report.blocks} country-years: {report.matches} matches; flags {report.opened} new, "
+               f"{report.reopened} reopened, {report.closed} closed")
+    for kind, count in sorted(report.flags_by_type.items()):
+        click.echo(f"  {kind}: {count}")
+
+
+@click.group("flags", invoke_without_command=True)
+@click.option("--type", "types", multiple=True, help="Only this flag type (repeatable).")
+@click.option("--status", "statuses", multiple=True, help="open or decided (repeatable).")
+@click.option("--country", "countries", multiple=True, help="Only this country or place (repeatable).")
+@click.option("--fiscal-year", "fiscal_years", multiple=True, type=int, help="Only this fiscal year (repeatable).")
+@click.option("--all", "include_inactive", is_flag=True, help="Include flags whose condition no longer holds.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of flags with their records.")
+@click.pass_context
+@with_appcontext
+def flags_group(ctx: click.Context, types: tuple[str, ...], statuses: tuple[str, ...], countries: tuple[str, ...],
+                fiscal_years: tuple[int, ...], include_inactive: bool, as_json: bool) -> None:
+    """List flags: questions for reviewers (duplicates, unaware funding, mismatches, ceilings)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from tracker.countries import CountryResolver
+    from tracker.flags import FlagFilters, list_flags
+
+    _require_current()
+    with _session() as session:
+        resolver = CountryResolver.load(session)
+        filters = FlagFilters(types=types, statuses=statuses, countries=tuple(resolver.resolve(c) for c in countries),
+                              fiscal_years=fiscal_years, include_inactive=include_inactive)
+        flags = list_flags(session, filters)
+    if as_json:
+        click.echo(json.dumps(flags, default=_json_default, indent=1, ensure_ascii=False))
+        return
+    for flag in flags:
+        click.echo(f"#{flag['id']} {flag['type']} [{flag['status']}] {flag['explanation']}")
+        for record in flag["records"]:
+            click.echo(f"    {record['kind']} {record['id']}: {record['file']} {record['sheet']} row {record['row']}")
+    click.echo(f"{len(flags)} flags")
+
+
+@flags_group.command("decide")
+@click.argument("flag_id", type=int)
+@click.option("--decision", type=click.Choice(["confirmed", "not_a_problem", "explained", "follow_up"]), required=True)
+@click.option("--comment", required=True, help="Why (kept with the flag).")
+@click.option("--by", "username", help="The reviewer (a username).")
+@click.option("--gao", "gao_class", type=click.Choice(["fragmentation", "overlap", "duplication"]),
+              help="GAO's classification, for duplicate-funding flags.")
+@click.option("--effect", help="What the decision changes, e.g. 'funds redirected', 'no change'.")
+@with_appcontext
+def flags_decide(flag_id: int, decision: str, comment: str, username: str | None, gao_class: str | None,
+                 effect: str | None) -> None:
+    """Decide a flag; the decision stays with it until its evidence changes."""
+    from tracker.flags import FlagError, decide_flag
+
+    _require_current()
+    try:
+        with _session() as session:
+            user = None
+            if username:
+                user = session.exec(select(User).where(User.username == username)).first()
+                if user is None:
+                    raise FlagError(f"there is no user called {username!r}")
+            decide_flag(session, flag_id, decision=decision, comment=comment, by=user, actor="cli",
+                        gao_class=gao_class, effect=effect)
+    except FlagError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"flag {flag_id}: {decision}")
+
+
+@click.command("awareness")
+@click.option("--country", help="Only this country.")
+@click.option("--fiscal-year", type=int, help="Only this fiscal year.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@with_appcontext
+def awareness_command(country: str | None, fiscal_year: int | None, as_json: bool) -> None:
+    """Per post and year reported: the share of agency obligations the post's report lists."""
+    from tracker.reconcile import awareness
+
+    _require_current()
+    code = _one_country(country)
+    with _session() as session:
+        rows = awareness(session, code, fiscal_year)
+    if as_json:
+        click.echo(json.dumps(rows, default=_json_default, indent=1))
+        return
+    for row in rows:
+        share = "-" if row["share_by_count"] is None else f"{row['share_by_count']:.0%}"
+        dollars = "-" if row["share_by_dollars"] is None else f"{row['share_by_dollars']:.0%}"
+        click.echo(f"{row['country']} FY{row['fiscal_year']}: lists {row['listed']} of {row['obligations']} "
+                   f"obligations ({share}; {dollars} of dollars)")
+
+
+@click.command("coverage")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@with_appcontext
+def coverage_command(as_json: bool) -> None:
+    """Which posts have reported which fiscal years (so a missing report is never read as unawareness)."""
+    from tracker.reconcile import covered_blocks
+
+    _require_current()
+    with _session() as session:
+        blocks = sorted(covered_blocks(session))
+    by_country: dict[str, list[int]] = {}
+    for country, year in blocks:
+        by_country.setdefault(country, []).append(year)
+    if as_json:
+        click.echo(json.dumps([{"country": c, "fiscal_years": y} for c, y in by_country.items()], indent=1))
+        return
+    for country, years in by_country.items():
+        click.echo(f"{country}: " + ", ".join(f"FY{y}" for y in years))

@@ -332,6 +332,8 @@ class Obligation(SQLModel, table=True):
     source_row: int | None = None
     # False once a later file from the same source supersedes this record's file (kept for history).
     current: bool = Field(default=True, index=True, sa_column_kwargs={"server_default": true()})
+    # When the country's embassy first listed this obligation in a report (kept once set).
+    first_reported_at: datetime | None = _timestamp()
     created_by_id: int | None = Field(default=None, foreign_key="app_user.id")
     created_at: datetime = _timestamp(now=True)
     updated_at: datetime = _timestamp(now=True)
@@ -362,6 +364,21 @@ class EmbassyReportRow(SQLModel, table=True):
     source_sheet: str | None = Field(default=None, max_length=100)
     source_row: int | None = None
     current: bool = Field(default=True, index=True, sa_column_kwargs={"server_default": true()})
+
+
+class ReportMatch(SQLModel, table=True):
+    """An embassy report row matched to the agency obligation it reports, with the score and
+    the field-by-field evidence (recomputed by reconcile for its country and fiscal year)."""
+
+    __tablename__ = "report_match"
+    __table_args__ = (Index("ix_report_match_country_year", "country_code", "fiscal_year"),)
+    id: int | None = Field(default=None, primary_key=True)
+    embassy_row_id: int = Field(foreign_key="embassy_report_row.id", unique=True)
+    obligation_id: int = Field(foreign_key="obligation.id", index=True)
+    country_code: str = Field(foreign_key="country.code", max_length=8)
+    fiscal_year: int
+    score: float
+    evidence: Any = _json()
 
 
 # --- Review -----------------------------------------------------------------------------

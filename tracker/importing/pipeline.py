@@ -77,6 +77,7 @@ class ImportRequest:
     fy_min: int = FY_MIN
     fy_max: int = FY_MAX
     progress: Progress | None = None
+    reconcile: bool = True  # recompute flags for the country-years the file touches, once committed
 
 
 @dataclass
@@ -126,6 +127,8 @@ def import_and_commit(session: Session, request: ImportRequest) -> ImportResult:
         result = import_file(session, request)
     if result.status == "committed":
         session.commit()
+        if request.reconcile:
+            _reconcile_touched(session, result, request.actor)
         return result
     session.rollback()
     if result.status == "rejected":
@@ -136,6 +139,23 @@ def import_and_commit(session: Session, request: ImportRequest) -> ImportResult:
                             "agency": request.agency, "errors": [e.as_dict() for e in result.errors[:20]]})
         session.commit()
     return result
+
+
+def _reconcile_touched(session: Session, result: ImportResult, actor: str) -> None:
+    """Recompute matches and flags for the country-years this file (and what it superseded) touched."""
+    from tracker.reconcile import blocks_of_submission, reconcile
+
+    blocks: set[tuple[str, int]] = set()
+    for submission_id in [result.submission_id, *result.superseded]:
+        if submission_id is not None:
+            blocks |= blocks_of_submission(session, submission_id)
+    if not blocks and result.updated:
+        blocks = None  # type: ignore[assignment]  # records changed by ID: recompute everything
+    if blocks is None or blocks:
+        report = reconcile(session, blocks, actor=actor)
+        session.commit()
+        result.notes.append(f"flags recomputed for {report.blocks} country-years: {report.opened} new, "
+                            f"{report.reopened} reopened, {report.closed} closed")
 
 
 def import_file(session: Session, request: ImportRequest) -> ImportResult:

@@ -1,0 +1,212 @@
+"""Flags: questions for reviewers, stored with their records, evidence and decisions.
+
+A flag is identified by its type and the records it involves (its fingerprint), so a
+reviewer's decision and comment stay with it when flags are recomputed; a decided flag goes
+back to open only when its evidence changes. A flag whose condition no longer holds (the data
+changed) is set inactive, never deleted, and comes back with its history if the condition
+returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import insert, select, tuple_, update
+from sqlmodel import Session
+
+from tracker.audit import record_event
+from tracker.models import (
+    DECISIONS,
+    FLAG_STATUSES,
+    FLAG_TYPES,
+    GAO_CLASSES,
+    EmbassyReportRow,
+    Flag,
+    FlagDecision,
+    FlagRecord,
+    Obligation,
+    Submission,
+    User,
+    utcnow,
+)
+from tracker.reconcile import Block, FlagSpec, ReconcileReport
+
+#: Flag types found block by block (country and fiscal year); ceilings are found per program.
+BLOCK_TYPES = tuple(t for t in FLAG_TYPES if t != "ceiling_exceeded")
+
+
+class FlagError(ValueError):
+    """A request about a flag that cannot be done; the message says why."""
+
+
+class StaleFlag(FlagError):
+    """The flag changed since the reviewer looked at it (another decision, or new evidence)."""
+
+
+def _existing(session: Session, blocks: set[Block] | None) -> dict[str, Flag]:
+    query = select(Flag)
+    if blocks is not None:
+        query = query.where((tuple_(Flag.country_code, Flag.fiscal_year).in_(sorted(blocks)))
+                            | (Flag.type == "ceiling_exceeded"))
+    return {flag.fingerprint: flag for flag in session.scalars(query)}
+
+
+def sync_flags(session: Session, specs: list[FlagSpec], blocks: set[Block] | None, report: ReconcileReport,
+               *, actor: str = "system") -> None:
+    """Bring stored flags in line with what reconcile found in these blocks."""
+    existing = _existing(session, blocks)
+    now = utcnow()
+    new: list[FlagSpec] = []
+    wanted = set()
+    for spec in specs:
+        fingerprint = spec.fingerprint
+        wanted.add(fingerprint)
+        flag = existing.get(fingerprint)
+        if flag is None:
+            new.append(spec)
+            continue
+        changed = flag.evidence_hash != spec.evidence_hash
+        if changed or not flag.active:
+            if changed and flag.status == "decided":
+                flag.status = "open"
+                report.reopened += 1
+            flag.evidence, flag.evidence_hash, flag.explanation = spec.evidence, spec.evidence_hash, spec.explanation
+            flag.active = True
+            flag.updated_at = now
+            flag.version += 1
+    for fingerprint, flag in existing.items():
+        if flag.active and fingerprint not in wanted:
+            flag.active = False
+            flag.updated_at = now
+            flag.version += 1
+            report.closed += 1
+    session.flush()
+    _insert(session, new, now)
+    report.opened += len(new)
+
+
+def _insert(session: Session, specs: list[FlagSpec], now: Any) -> None:
+    for start in range(0, len(specs), 5000):
+        batch = specs[start:start + 5000]
+        ids = session.execute(insert(Flag).returning(Flag.id, Flag.fingerprint), [
+            {"type": s.type, "status": "open", "fingerprint": s.fingerprint, "active": True, "country_code": s.country,
+             "fiscal_year": s.fiscal_year, "program_id": s.program_id, "explanation": s.explanation,
+             "evidence": s.evidence, "evidence_hash": s.evidence_hash, "created_at": now, "updated_at": now,
+             "version": 1} for s in batch]).all()
+        by_fingerprint = {fingerprint: ident for ident, fingerprint in ids}
+        links = [{"flag_id": by_fingerprint[s.fingerprint],
+                  "obligation_id": ident if kind == "obligation" else None,
+                  "embassy_row_id": ident if kind == "embassy_row" else None}
+                 for s in batch for kind, ident in s.records]
+        if links:
+            session.execute(insert(FlagRecord), links)
+
+
+# --- deciding -----------------------------------------------------------------------------
+
+
+def decide_flag(session: Session, flag_id: int, *, decision: str, comment: str, by: User | None = None,
+                actor: str = "cli", gao_class: str | None = None, effect: str | None = None,
+                expected_version: int | None = None) -> Flag:
+    """Record a reviewer's decision on a flag (kept with it across recomputes) and audit it.
+
+    :param expected_version: the version the reviewer saw; if the flag changed since, StaleFlag
+        is raised instead of silently overwriting another reviewer's decision
+    """
+    if decision not in DECISIONS:
+        raise FlagError(f"unknown decision {decision!r}; choose one of {', '.join(DECISIONS)}")
+    if gao_class is not None and gao_class not in GAO_CLASSES:
+        raise FlagError(f"unknown GAO classification {gao_class!r}; choose one of {', '.join(GAO_CLASSES)}")
+    if not comment or not comment.strip():
+        raise FlagError("a decision needs a comment saying why")
+    flag = session.get(Flag, flag_id)
+    if flag is None:
+        raise FlagError(f"there is no flag {flag_id}")
+    before = {"status": flag.status, "decision": flag.decision, "comment": flag.comment, "version": flag.version}
+    version = flag.version if expected_version is None else expected_version
+    now = utcnow()
+    values = {"status": "decided", "decision": decision, "comment": comment.strip(), "gao_class": gao_class,
+              "effect": effect, "decided_by_id": by.id if by else None, "decided_at": now, "updated_at": now,
+              "version": version + 1}
+    # Compare-and-set on the version: of two reviewers deciding at once, the second is told.
+    done = session.execute(update(Flag).where(Flag.id == flag_id, Flag.version == version).values(**values))
+    if done.rowcount != 1:
+        raise StaleFlag(f"flag {flag_id} changed since you opened it (another decision, or new evidence); "
+                        "reload it and decide again")
+    session.add(FlagDecision(flag_id=flag_id, decision=decision, gao_class=gao_class, effect=effect,
+                             comment=comment.strip(), decided_by_id=by.id if by else None, decided_at=now))
+    record_event(session, action="flag.decide", actor=by.username if by else actor, user_id=by.id if by else None,
+                 entity_type="flag", entity_id=flag_id, summary=f"{decision} on flag {flag_id} ({flag.type})",
+                 before=before, after={k: str(v) if k == "decided_at" else v for k, v in values.items()})
+    session.expire(flag)
+    return flag
+
+
+# --- listing ------------------------------------------------------------------------------
+
+
+@dataclass
+class FlagFilters:
+    """Which flags to list."""
+
+    types: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
+    countries: tuple[str, ...] = ()
+    fiscal_years: tuple[int, ...] = ()
+    include_inactive: bool = False
+
+
+def list_flags(session: Session, filters: FlagFilters | None = None) -> list[dict[str, Any]]:
+    """Flags with their records' provenance (file, sheet, row), in id order."""
+    filters = filters or FlagFilters()
+    for name, allowed, given in (("type", FLAG_TYPES, filters.types), ("status", FLAG_STATUSES, filters.statuses)):
+        unknown = [g for g in given if g not in allowed]
+        if unknown:
+            raise FlagError(f"unknown {name} {', '.join(unknown)}; choose from {', '.join(allowed)}")
+    query = select(Flag).order_by(Flag.id)
+    if not filters.include_inactive:
+        query = query.where(Flag.active == True)  # noqa: E712
+    if filters.types:
+        query = query.where(Flag.type.in_(filters.types))  # type: ignore[attr-defined]
+    if filters.statuses:
+        query = query.where(Flag.status.in_(filters.statuses))  # type: ignore[attr-defined]
+    if filters.countries:
+        query = query.where(Flag.country_code.in_(filters.countries))  # type: ignore[union-attr]
+    if filters.fiscal_years:
+        query = query.where(Flag.fiscal_year.in_(filters.fiscal_years))  # type: ignore[union-attr]
+    flags = list(session.scalars(query))
+    records = _records_of(session, [f.id for f in flags])  # type: ignore[misc]
+    return [{
+        "id": f.id, "type": f.type, "status": f.status, "active": f.active, "country": f.country_code,
+        "fiscal_year": f.fiscal_year, "explanation": f.explanation, "evidence": f.evidence,
+        "decision": f.decision, "comment": f.comment, "gao_class": f.gao_class, "effect": f.effect,
+        "decided_at": f.decided_at.isoformat() if f.decided_at else None, "version": f.version,
+        "records": records.get(f.id, []),  # type: ignore[arg-type]
+    } for f in flags]
+
+
+def _records_of(session: Session, flag_ids: Iterable[int]) -> dict[int, list[dict[str, Any]]]:
+    found: dict[int, list[dict[str, Any]]] = {}
+    ids = list(flag_ids)
+    for start in range(0, len(ids), 10_000):
+        chunk = ids[start:start + 10_000]
+        for model, kind, column in ((Obligation, "obligation", FlagRecord.obligation_id),
+                                    (EmbassyReportRow, "embassy_row", FlagRecord.embassy_row_id)):
+            rows = session.execute(
+                select(FlagRecord.flag_id, model.id, Submission.filename, model.source_sheet, model.source_row)
+                .join(model, model.id == column)
+                .outerjoin(Submission, Submission.id == model.submission_id)
+                .where(FlagRecord.flag_id.in_(chunk)))  # type: ignore[attr-defined]
+            for flag_id, ident, filename, sheet, row in rows:
+                found.setdefault(flag_id, []).append(
+                    {"file": filename, "sheet": sheet or "", "row": row, "kind": kind, "id": ident})
+    for records in found.values():
+        records.sort(key=lambda r: (r["kind"] != "obligation", r["file"] or "", r["sheet"], r["row"] or 0))
+    return found
+
+
+def flag_history(session: Session, flag_id: int) -> list[FlagDecision]:
+    """Every decision taken on a flag, oldest first."""
+    return list(session.scalars(select(FlagDecision).where(FlagDecision.flag_id == flag_id).order_by(FlagDecision.id)))
