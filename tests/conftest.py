@@ -9,11 +9,13 @@ PostgreSQL), so every test starts from the same state and may commit freely.
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -23,6 +25,8 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 from tracker import create_app, migrate
+from tracker.importing.pipeline import ImportRequest, import_and_commit
+from tracker.importing.results import ImportResult
 from tracker.db import make_engine, session_scope
 from tracker.seed import seed_reference
 
@@ -172,3 +176,25 @@ def client(app: Flask) -> FlaskClient:
 def runner(app: Flask) -> FlaskCliRunner:
     """Runs the `tracker` commands against the app."""
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def do_import(app: Flask) -> Callable[..., ImportResult]:
+    """Import one file through the pipeline as the CLI does: ``do_import(path, source=..., ...)``."""
+    def run(path: Path, source: str = "embassy", filename: str | None = None, **options: Any) -> ImportResult:
+        if source == "embassy" and "country" not in options:
+            options["country"] = "THA"
+        request = ImportRequest(path=str(path), filename=filename or path.name, source=source, **options)
+        with Session(app.extensions["tracker.engine"], expire_on_commit=False) as session:
+            return import_and_commit(session, request)
+    return run
+
+
+@pytest.fixture
+def cli_import(runner: FlaskCliRunner) -> Callable[..., tuple[int, list[dict[str, Any]]]]:
+    """Run `tracker import ... --json`; return the exit code and the JSON objects printed."""
+    def run(*args: str) -> tuple[int, list[dict[str, Any]]]:
+        result = runner.invoke(args=["import", *args, "--json"])
+        lines = [line for line in result.output.splitlines() if line.startswith("{")]
+        return result.exit_code, [json.loads(line) for line in lines]
+    return run

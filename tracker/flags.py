@@ -59,6 +59,7 @@ def sync_flags(session: Session, specs: list[FlagSpec], blocks: set[Block] | Non
     existing = _existing(session, blocks)
     now = utcnow()
     new: list[FlagSpec] = []
+    relink: list[tuple[Flag, FlagSpec]] = []
     wanted = set()
     for spec in specs:
         fingerprint = spec.fingerprint
@@ -67,6 +68,8 @@ def sync_flags(session: Session, specs: list[FlagSpec], blocks: set[Block] | Non
         if flag is None:
             new.append(spec)
             continue
+        if flag.records_hash != spec.records_hash:
+            relink.append((flag, spec))
         changed = flag.evidence_hash != spec.evidence_hash
         if changed or not flag.active:
             if changed and flag.status == "decided":
@@ -83,8 +86,30 @@ def sync_flags(session: Session, specs: list[FlagSpec], blocks: set[Block] | Non
             flag.version += 1
             report.closed += 1
     session.flush()
+    _relink(session, relink)
     _insert(session, new, now)
     report.opened += len(new)
+
+
+def _links(flag_id: int, spec: FlagSpec) -> list[dict[str, Any]]:
+    return [{"flag_id": flag_id, "obligation_id": ident if kind == "obligation" else None,
+             "embassy_row_id": ident if kind == "embassy_row" else None} for kind, ident in spec.records]
+
+
+def _relink(session: Session, relink: list[tuple[Flag, FlagSpec]]) -> None:
+    """The same question about rows of a re-uploaded file: point the flag at the new rows."""
+    if not relink:
+        return
+    from sqlalchemy import delete
+
+    ids = [flag.id for flag, _ in relink]
+    for start in range(0, len(ids), 5000):
+        session.execute(delete(FlagRecord).where(FlagRecord.flag_id.in_(ids[start:start + 5000])))  # type: ignore[attr-defined]
+    links = [link for flag, spec in relink for link in _links(flag.id, spec)]  # type: ignore[arg-type]
+    for flag, spec in relink:
+        flag.records_hash = spec.records_hash
+    if links:
+        session.execute(insert(FlagRecord), links)
 
 
 def _insert(session: Session, specs: list[FlagSpec], now: Any) -> None:
@@ -93,13 +118,10 @@ def _insert(session: Session, specs: list[FlagSpec], now: Any) -> None:
         ids = session.execute(insert(Flag).returning(Flag.id, Flag.fingerprint), [
             {"type": s.type, "status": "open", "fingerprint": s.fingerprint, "active": True, "country_code": s.country,
              "fiscal_year": s.fiscal_year, "program_id": s.program_id, "explanation": s.explanation,
-             "evidence": s.evidence, "evidence_hash": s.evidence_hash, "created_at": now, "updated_at": now,
-             "version": 1} for s in batch]).all()
+             "evidence": s.evidence, "evidence_hash": s.evidence_hash, "records_hash": s.records_hash,
+             "created_at": now, "updated_at": now, "version": 1} for s in batch]).all()
         by_fingerprint = {fingerprint: ident for ident, fingerprint in ids}
-        links = [{"flag_id": by_fingerprint[s.fingerprint],
-                  "obligation_id": ident if kind == "obligation" else None,
-                  "embassy_row_id": ident if kind == "embassy_row" else None}
-                 for s in batch for kind, ident in s.records]
+        links = [link for s in batch for link in _links(by_fingerprint[s.fingerprint], s)]
         if links:
             session.execute(insert(FlagRecord), links)
 
@@ -139,7 +161,7 @@ def decide_flag(session: Session, flag_id: int, *, decision: str, comment: str, 
                              comment=comment.strip(), decided_by_id=by.id if by else None, decided_at=now))
     record_event(session, action="flag.decide", actor=by.username if by else actor, user_id=by.id if by else None,
                  entity_type="flag", entity_id=flag_id, summary=f"{decision} on flag {flag_id} ({flag.type})",
-                 before=before, after={k: str(v) if k == "decided_at" else v for k, v in values.items()})
+                 before=before, after={k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in values.items()})
     session.expire(flag)
     return flag
 

@@ -371,9 +371,12 @@ class ReportMatch(SQLModel, table=True):
     the field-by-field evidence (recomputed by reconcile for its country and fiscal year)."""
 
     __tablename__ = "report_match"
-    __table_args__ = (Index("ix_report_match_country_year", "country_code", "fiscal_year"),)
+    __table_args__ = (
+        Index("ix_report_match_country_year", "country_code", "fiscal_year"),
+        UniqueConstraint("embassy_row_id", "obligation_id"),
+    )
     id: int | None = Field(default=None, primary_key=True)
-    embassy_row_id: int = Field(foreign_key="embassy_report_row.id", unique=True)
+    embassy_row_id: int = Field(foreign_key="embassy_report_row.id", index=True)
     obligation_id: int = Field(foreign_key="obligation.id", index=True)
     country_code: str = Field(foreign_key="country.code", max_length=8)
     fiscal_year: int
@@ -411,6 +414,7 @@ class Flag(SQLModel, table=True):
     explanation: str | None = _text()
     evidence: Any = _json()
     evidence_hash: str | None = Field(default=None, max_length=64)
+    records_hash: str | None = Field(default=None, max_length=64)
     decision: str | None = Field(default=None, max_length=20)
     gao_class: str | None = Field(default=None, max_length=20)
     effect: str | None = Field(default=None, max_length=200)

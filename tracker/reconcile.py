@@ -90,11 +90,18 @@ class Record:
     status: str = "obligated"
     program_id: int | None = None
     members: list[int] = field(default_factory=list)
+    identity: str = ""
 
     @property
     def keys(self) -> list[RecordKey]:
         """Every row this record stands for."""
         return [(self.kind, i) for i in self.members]
+
+    @property
+    def identities(self) -> list[str]:
+        """What the record is, independent of database IDs and amounts: the same program in a
+        re-uploaded file has the same identity, so decisions on its flags carry over."""
+        return [self.identity] * len(self.members)
 
 
 @dataclass
@@ -108,12 +115,19 @@ class FlagSpec:
     country: str | None
     fiscal_year: int | None
     program_id: int | None = None
+    identities: list[str] = field(default_factory=list)
 
     @property
     def fingerprint(self) -> str:
-        """The question's identity: its type and the records involved."""
-        keys = ",".join(f"{k}:{i}" for k, i in sorted(self.records))
-        return hashlib.sha256(f"{self.type}|{keys}".encode()).hexdigest()
+        """The question's identity: its type and what the records are (not their database IDs,
+        which a re-uploaded file changes)."""
+        keys = "\n".join(sorted(self.identities)) if self.identities else ",".join(f"{k}:{i}" for k, i in sorted(self.records))
+        return hashlib.sha256(f"{self.type}|{self.country}|{self.fiscal_year}|{keys}".encode()).hexdigest()
+
+    @property
+    def records_hash(self) -> str:
+        """Changes when the rows behind the flag do (a re-uploaded file), which relinks them."""
+        return hashlib.sha256(",".join(f"{k}:{i}" for k, i in sorted(self.records)).encode()).hexdigest()
 
     @property
     def evidence_hash(self) -> str:
@@ -139,6 +153,7 @@ class Labels:
     agencies: dict[int, str]
     countries: dict[str, str]
     programs: dict[int, tuple[str, Decimal | None]]
+    implementers: dict[int, str]
 
     @classmethod
     def load(cls, session: Session) -> Labels:
@@ -148,7 +163,14 @@ class Labels:
         return cls(offices=offices,
                    agencies={i: c for i, c in session.execute(select(Agency.id, Agency.code))},
                    countries={c: n for c, n in session.execute(select(Country.code, Country.name))},
-                   programs={i: (n, c) for i, n, c in session.execute(select(Program.id, Program.name, Program.ceiling))})
+                   programs={i: (n, c) for i, n, c in session.execute(select(Program.id, Program.name, Program.ceiling))},
+                   implementers={i: n for i, n in session.execute(select(Implementer.id, Implementer.name))})
+
+    def implementer(self, record: Record) -> str:
+        """The implementer under its canonical name (as written when it is not a known one)."""
+        if record.implementer_id is not None and record.implementer_id in self.implementers:
+            return self.implementers[record.implementer_id]
+        return record.implementer or "an unnamed implementer"
 
     def who(self, record: Record) -> str:
         """The funder as people say it: "State INL", "USAID mission", "State (post)", "Labor"."""
@@ -203,7 +225,8 @@ def _obligations(session: Session, labels: Labels, blocks: set[Block] | None) ->
         key = (scope, fy, country, office, impl_id or normalize_key(impl or ""), normalize_key(title or ""), amount,
                day, award)
         yield Record("obligation", ident, country, fy, _agency_id(labels, agency), office, impl_id, impl, title,
-                     amount, day, scope, key, filename, sheet, row, status, program)
+                     amount, day, scope, key, filename, sheet, row, status, program,
+                     identity=f"o|{office}|{impl_id or normalize_key(impl or '')}|{normalize_key(title or '')}|{award or ''}")
 
 
 def _agency_id(labels: Labels, code: str | None) -> int | None:
@@ -231,7 +254,8 @@ def _report_rows(session: Session, blocks: set[Block] | None) -> Iterator[Record
         key = (scope, fy, country, agency, office, impl_id or normalize_key(impl or ""), normalize_key(title or ""),
                amount)
         yield Record("embassy_row", ident, country, fy, agency, office, impl_id, impl, title, amount, day, scope,
-                     key, filename, sheet, row)
+                     key, filename, sheet, row,
+                     identity=f"e|{agency}|{office}|{impl_id or normalize_key(impl or '')}|{normalize_key(title or '')}")
 
 
 def covered_blocks(session: Session, blocks: set[Block] | None = None) -> set[Block]:
@@ -273,9 +297,14 @@ def _groups(records: list[Record]) -> tuple[list[Record], list[list[Record]]]:
     for record in records:
         by_key[record.copy_key].append(record)
     representatives, copies = [], []
+    seen: dict[str, int] = {}
     for group in by_key.values():
         first = group[0]
         first.members = [r.id for r in group]
+        # Two different records can look alike but for their amounts: number them apart.
+        seen[first.identity] = seen.get(first.identity, 0) + 1
+        if seen[first.identity] > 1:
+            first.identity += f"#{seen[first.identity]}"
         representatives.append(first)
         if len(group) > 1:
             copies.append(group)
@@ -386,7 +415,7 @@ def _where(record: Record) -> str:
 
 
 def _what(labels: Labels, record: Record) -> str:
-    return f"{record.implementer or 'an unnamed implementer'} for '{record.title or 'an untitled program'}'"
+    return f"{labels.implementer(record)} for '{record.title or 'an untitled program'}'"
 
 
 def _block_words(labels: Labels, block: Block) -> str:
@@ -406,7 +435,8 @@ def duplicate_entry_flags(labels: Labels, block: Block, copies: list[list[Record
         evidence = {"copies": [{"file": r.file, "sheet": r.sheet, "row": r.row, "id": r.id} for r in group],
                     "fields": {"implementer": first.implementer, "title": first.title, "amount": _money(first.amount),
                                "funder": labels.who(first)}}
-        flags.append(FlagSpec("duplicate_entry", [(first.kind, r.id) for r in group], evidence, explanation, *block))
+        flags.append(FlagSpec("duplicate_entry", [(first.kind, r.id) for r in group], evidence, explanation, *block,
+                              identities=first.identities))
     return flags
 
 
@@ -431,7 +461,7 @@ def _duplicate_pair(labels: Labels, block: Block, a: Record, b: Record, seen: se
     seen.add((min(a.id, b.id), max(a.id, b.id)))
     first, second = sorted((a, b), key=lambda r: r.id)
     same_amount = first.amount == second.amount
-    explanation = (f"{labels.who(first)} and {labels.who(second)} both record {first.implementer} for "
+    explanation = (f"{labels.who(first)} and {labels.who(second)} both record {labels.implementer(first)} for "
                    f"'{first.title}' in {_block_words(labels, block)}: {how}, titles {round(title * 100)}% alike, "
                    f"amounts {format_money(first.amount, cents=False)} and {format_money(second.amount, cents=False)}"
                    + (" (the same money reported twice, or two agencies funding one activity)." if same_amount
@@ -441,7 +471,8 @@ def _duplicate_pair(labels: Labels, block: Block, a: Record, b: Record, seen: se
                 "amount": {"a": _money(first.amount), "b": _money(second.amount),
                            "score": amount_similarity(first.amount, second.amount)},
                 "funders": [labels.who(first), labels.who(second)]}
-    return FlagSpec("possible_duplicate_funding", first.keys + second.keys, evidence, explanation, *block)
+    return FlagSpec("possible_duplicate_funding", first.keys + second.keys, evidence, explanation, *block,
+                    identities=first.identities + second.identities)
 
 
 def match_flags(labels: Labels, block: Block, matches: list[MatchSpec], rows: list[Record],
@@ -458,7 +489,8 @@ def match_flags(labels: Labels, block: Block, matches: list[MatchSpec], rows: li
                            f"embassy {format_money(row.amount, cents=False)}, agency "
                            f"{format_money(obligation.amount, cents=False)} "
                            f"({format_money(abs(difference), cents=False)} {'more' if difference > 0 else 'less'}).")
-            flags.append(FlagSpec("amount_mismatch", row.keys + obligation.keys, match.evidence, explanation, *block))
+            flags.append(FlagSpec("amount_mismatch", row.keys + obligation.keys, match.evidence, explanation, *block,
+                                  identities=row.identities + obligation.identities))
     matched_rows = {m.row.id for m in matches}
     matched_obligations = {m.obligation.id for m in matches}
     for row in rows:
@@ -468,7 +500,8 @@ def match_flags(labels: Labels, block: Block, matches: list[MatchSpec], rows: li
                            "and no agency record matches it.")
             evidence = {"row": {"implementer": row.implementer, "title": row.title, "amount": _money(row.amount),
                                 "funder": labels.who(row)}}
-            flags.append(FlagSpec("not_in_agency_records", row.keys, evidence, explanation, *block))
+            flags.append(FlagSpec("not_in_agency_records", row.keys, evidence, explanation, *block,
+                                  identities=row.identities))
     if covered:
         for obligation in obligations:
             if obligation.id not in matched_obligations and (obligation.amount or 0) > 0:
@@ -478,7 +511,8 @@ def match_flags(labels: Labels, block: Block, matches: list[MatchSpec], rows: li
                 evidence = {"obligation": {"implementer": obligation.implementer, "title": obligation.title,
                                            "amount": _money(obligation.amount), "funder": labels.who(obligation),
                                            "where": _where(obligation)}}
-                flags.append(FlagSpec("embassy_unaware", obligation.keys, evidence, explanation, *block))
+                flags.append(FlagSpec("embassy_unaware", obligation.keys, evidence, explanation, *block,
+                                      identities=obligation.identities))
     return flags
 
 
@@ -525,7 +559,7 @@ def ceiling_flags(session: Session, labels: Labels) -> list[FlagSpec]:
         evidence = {"ceiling": str(ceiling), "total": str(total), "excess": str(total - ceiling),
                     "by_year": {str(y): str(a) for y, a in sorted(by_year.items())}}
         flags.append(FlagSpec("ceiling_exceeded", [("obligation", i) for i in over], evidence, explanation, None, None,
-                              program_id))
+                              program_id, identities=[f"program|{program_id}"]))
     return flags
 
 
@@ -574,16 +608,18 @@ def reconcile(session: Session, blocks: set[Block] | None = None, *, actor: str 
 def _store_matches(session: Session, matches: list[MatchSpec]) -> None:
     if not matches:
         return
+    # Every row of a group of copies is the same program: each is matched (and so "listed").
     session.execute(ReportMatch.__table__.insert(), [  # type: ignore[attr-defined]
-        {"embassy_row_id": m.row.id, "obligation_id": m.obligation.id, "country_code": m.row.country,
-         "fiscal_year": m.row.fiscal_year, "score": m.score, "evidence": m.evidence} for m in matches])
+        {"embassy_row_id": row_id, "obligation_id": obligation_id, "country_code": m.row.country,
+         "fiscal_year": m.row.fiscal_year, "score": m.score, "evidence": m.evidence}
+        for m in matches for row_id in m.row.members for obligation_id in m.obligation.members])
     _first_reported(session, matches)
 
 
 def _first_reported(session: Session, matches: list[MatchSpec]) -> None:
     """Remember when the post first listed each obligation (kept once set)."""
     rows = {m.row.id for m in matches}
-    uploaded = dict(session.execute(
+    uploaded = dict(session.execute(  # type: ignore[arg-type]
         select(EmbassyReportRow.id, Submission.uploaded_at)
         .join(Submission, Submission.id == EmbassyReportRow.submission_id)
         .where(EmbassyReportRow.id.in_(rows))).all())  # type: ignore[attr-defined]

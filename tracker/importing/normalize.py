@@ -352,7 +352,7 @@ class RowNormalizer:
             if resolved is None:
                 resolved = self._implementer_cache[text] = self.implementers.resolve(text)
             base["implementer_id"] = resolved.implementer_id
-            base["implementer_name"] = resolved.name if resolved.implementer_id else text
+            base["implementer_name"] = text  # as written; the canonical name is the implementer's
             if resolved.implementer_id is None and resolved.hint:
                 out.warnings.append(self._issue(sheet, row, columns.get("implementer"), text,
                                                 f'new implementer; is it "{resolved.hint}"? (not assumed)'))

@@ -471,6 +471,8 @@ def _apply_updates(session: Session, run: _Run) -> None:
             record["implementer_id"] = _new_implementer(session, run, record["implementer_name"])
         changes = {f: (getattr(existing, f), record.get(f)) for f in _UPDATABLE[run.context.source]
                    if f in record and record.get(f) != getattr(existing, f)}
+        if existing.implementer_id is not None and record.get("implementer_id") == existing.implementer_id:
+            changes.pop("implementer_name", None)  # the same implementer, written another way
         if not changes:
             continue
         run.result.updated += 1
