@@ -115,7 +115,7 @@ def _relink(session: Session, relink: list[tuple[Flag, FlagSpec]]) -> None:
 def _insert(session: Session, specs: list[FlagSpec], now: Any) -> None:
     for start in range(0, len(specs), 5000):
         batch = specs[start:start + 5000]
-        ids = session.execute(insert(Flag).returning(Flag.id, Flag.fingerprint), [
+        ids = session.execute(Flag.__table__.insert().returning(Flag.id, Flag.fingerprint), [  # type: ignore[attr-defined]
             {"type": s.type, "status": "open", "fingerprint": s.fingerprint, "active": True, "country_code": s.country,
              "fiscal_year": s.fiscal_year, "program_id": s.program_id, "explanation": s.explanation,
              "evidence": s.evidence, "evidence_hash": s.evidence_hash, "records_hash": s.records_hash,
@@ -123,7 +123,7 @@ def _insert(session: Session, specs: list[FlagSpec], now: Any) -> None:
         by_fingerprint = {fingerprint: ident for ident, fingerprint in ids}
         links = [link for s in batch for link in _links(by_fingerprint[s.fingerprint], s)]
         if links:
-            session.execute(insert(FlagRecord), links)
+            session.execute(FlagRecord.__table__.insert(), links)  # type: ignore[attr-defined]
 
 
 # --- deciding -----------------------------------------------------------------------------

@@ -363,36 +363,60 @@ def _day(day: date | None) -> str | None:
     return None if day is None else day.isoformat()
 
 
-def _candidates(row: Record, by_implementer: dict[Any, list[Record]], by_word: dict[str, list[Record]],
-                everyone: list[Record]) -> Iterable[Record]:
-    """Obligations that could be the row's program: the same implementer, or a shared telling word."""
-    if len(everyone) <= 40:
-        return everyone
+#: Words of implementer names too common to say which organisation it is.
+_COMMON_NAME_WORDS = frozenset({
+    "the", "of", "for", "and", "international", "intl", "foundation", "organization", "organisation", "association",
+    "center", "centre", "global", "partnership", "inc", "national", "fund", "society", "institute", "council",
+    "united", "nations", "network", "world", "american", "development", "services", "group", "trust", "alliance",
+})
+
+
+def _name_words(record: Record) -> set[str]:
+    return {w for w in normalize_key(record.implementer or "").split() if w not in _COMMON_NAME_WORDS and len(w) > 2}
+
+
+def _candidates(row: Record, by_implementer: dict[Any, list[Record]], by_name_word: dict[str, list[Record]],
+                by_word: dict[str, list[Record]]) -> Iterable[Record]:
+    """Obligations that could be the row's program: the same implementer, or one whose name shares
+    a telling word (a new implementer spelled two ways); with no implementer, a shared title word.
+    Comparing only these keeps the work per row small however big the country-year grows."""
     found: dict[int, Record] = {}
-    for record in by_implementer.get(row.implementer_id or normalize_key(row.implementer or ""), []):
+    for record in by_implementer.get(_implementer_key(row), []):
         found[record.id] = record
-    for word in title_words(row.title or ""):
-        for record in by_word.get(word, [])[:200]:
+    for word in _name_words(row):
+        for record in by_name_word.get(word, []):
             found[record.id] = record
+    if not row.implementer:
+        for word in title_words(row.title or ""):
+            for record in by_word.get(word, []):
+                found[record.id] = record
     return found.values()
 
 
-def _index(obligations: list[Record]) -> tuple[dict[Any, list[Record]], dict[str, list[Record]]]:
+def _implementer_key(record: Record) -> Any:
+    return record.implementer_id or normalize_key(record.implementer or "")
+
+
+def _index(obligations: list[Record]) -> tuple[dict[Any, list[Record]], dict[str, list[Record]], dict[str, list[Record]]]:
     by_implementer: dict[Any, list[Record]] = defaultdict(list)
+    by_name_word: dict[str, list[Record]] = defaultdict(list)
     by_word: dict[str, list[Record]] = defaultdict(list)
     for record in obligations:
-        by_implementer[record.implementer_id or normalize_key(record.implementer or "")].append(record)
+        by_implementer[_implementer_key(record)].append(record)
+        if record.implementer_id is None:
+            for word in _name_words(record):
+                by_name_word[word].append(record)
         for word in title_words(record.title or ""):
             by_word[word].append(record)
-    return by_implementer, by_word
+    return by_implementer, by_name_word, by_word
 
 
 def match_block(labels: Labels, rows: list[Record], obligations: list[Record]) -> list[MatchSpec]:
     """Pair each embassy record with at most one obligation, best scores first."""
-    by_implementer, by_word = _index(obligations)
+    by_implementer, by_name_word, by_word = _index(obligations)
     scored = []
     for row in rows:
-        for obligation in _candidates(row, by_implementer, by_word, obligations):
+        for obligation in _candidates(row, by_implementer, by_name_word, by_word):
             result = compare(labels, row, obligation)
             if result:
                 scored.append((result[0], row.id, obligation.id, row, obligation, result[1]))
@@ -442,7 +466,7 @@ def duplicate_entry_flags(labels: Labels, block: Block, copies: list[list[Record
 
 def duplicate_funding_flags(labels: Labels, block: Block, obligations: list[Record]) -> list[FlagSpec]:
     """Two agencies' records for the same implementer and purpose in one country and year."""
-    by_implementer, _ = _index(obligations)
+    by_implementer, _, _ = _index(obligations)
     flags = []
     seen: set[tuple[int, int]] = set()
     for group in by_implementer.values():

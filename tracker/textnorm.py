@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _APOSTROPHES = dict.fromkeys(map(ord, "'\u2019\u2018`\u00b4\u02bc"), None)
 _NON_WORD = re.compile(r"[^0-9a-z]+")
 
 
+@lru_cache(maxsize=200_000)
 def normalize_key(text: str) -> str:
     """Return a lookup key: lower case, accents and apostrophes dropped, '&' read as 'and',
     any other punctuation a single space.
 
     Example: ``normalize_key("Côte d’Ivoire") == normalize_key("Cote d'Ivoire") == "cote divoire"``
     """
-    text = unicodedata.normalize("NFKD", text).casefold()
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    if text.isascii():
+        text = text.lower()
+    else:
+        text = unicodedata.normalize("NFKD", text).casefold()
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = text.translate(_APOSTROPHES).replace("&", " and ")
     return _NON_WORD.sub(" ", text).strip()
 
