@@ -19,6 +19,9 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks.scenario import score_flags  # noqa: E402  (the scorer lives with the scenario generator)
+
 
 def tracker(binary: str, *args: str) -> subprocess.CompletedProcess[str]:
     """Run a tracker command; the environment carries the scratch database."""
@@ -48,39 +51,7 @@ def check_samples(binary: str, samples: Path) -> list[str]:
             problems.append(f"totals {cell}: expected {expected.get(cell)}, got {got.get(cell)}")
     print(f"samples: {len(key['files'])} files, {len(expected)} total cells compared, {len(problems)} problems")
     done = tracker(binary, "flags", "--json")
-    problems += score_flags(key, json.loads(done.stdout))
-    return problems
-
-
-#: The bar the flags must clear on every scenario (issue 4).
-MIN_RECALL, MIN_PRECISION = 0.95, 0.90
-
-
-def score_flags(key: dict, flags: list[dict]) -> list[str]:
-    """Recall and precision per flag type, matching flags by their records as the answer key's
-    scoring says: a pair flag counts when it names at least two of the expected records, a
-    single-record flag when it names the expected record; no negative may be flagged."""
-    def records(flag: dict) -> set[tuple[str, str, int]]:
-        return {(r["file"], r["sheet"] or "", r["row"]) for r in flag["records"]}
-
-    def hits(expected: list, found: set) -> bool:
-        wanted = {(f, s or "", r) for f, s, r in expected}
-        return len(wanted & found) >= min(2, len(wanted))
-
-    problems = []
-    for kind in sorted({f["type"] for f in key["flags"]}):
-        expected = [f["records"] for f in key["flags"] if f["type"] == kind]
-        found = [records(f) for f in flags if f["type"] == kind]
-        recall = sum(any(hits(e, f) for f in found) for e in expected) / len(expected)
-        precision = sum(any(hits(e, f) for e in expected) for f in found) / len(found) if found else 0.0
-        print(f"  flags {kind:28} expected {len(expected):3}  found {len(found):3}  recall {recall:.2f}  "
-              f"precision {precision:.2f}")
-        if recall < MIN_RECALL or precision < MIN_PRECISION:
-            problems.append(f"flags {kind}: recall {recall:.2f}, precision {precision:.2f}")
-    for negative in key.get("negatives", []):
-        kind = negative["must_not_be"]
-        if any(hits(negative["records"], records(f)) for f in flags if f["type"] == kind):
-            problems.append(f"negative flagged as {kind}: {negative['records']} ({negative.get('note')})")
+    problems += score_flags(key, json.loads(done.stdout), report=print)
     return problems
 
 

@@ -1,26 +1,19 @@
-"""Generate a synthetic anti-trafficking funding scenario with known answers, to check the
-tracker's import, matching and flags on data it was not tuned on.
+"""Generate a synthetic anti-trafficking funding scenario with known answers, in the shape of
+../shared/samples but with other layouts and spellings, to check the tracker's import, matching
+and flags on data it was not tuned on.
 
     .venv/bin/python benchmarks/scenario.py OUTDIR [--seed N] [--countries 20] [--years 2009-2011]
 
-Writes, like ../shared/samples: agency workbooks (State, USAID, Labor, Justice and, where it
-funds something, DHS), one report per covered embassy, and OUTDIR/answer_key.json with
-`files`, `fiscal_years`, `flags`, `negatives`, `matches`, `agency_totals_as_reported` and the
-ground-truth `obligations`. The layouts and spellings deliberately differ from the shared
-samples: a State workbook with two title rows, "Sub-Agency" and FY subtotal formulas; a USAID
-file by "Operating Unit" in thousands; a Labor workbook with one sheet per fiscal year; a
-Justice CSV; posts with a sheet per year in thousands, merged two-row headers, a country
-column, split agency and office columns, subtotals and notes, and a CSV with "1.25M"/"450K".
-
-Planted cases (each with its records as [file, sheet, row], sheet "" for CSV, Excel row or CSV
-line numbers): rows typed twice (agency and embassy), two agencies funding one implementer for
-one activity, obligations a covering post omits, post-funded grants and ghost programs no agency
-recorded, amounts that differ by 5-60%; negatives: one implementer doing something else for
-another agency in the same country-year, and next year's tranche of a project. Countries
-without a post report never produce embassy_unaware. Deterministic for a given seed.
-
-Score it with the project's checker (the folder must be named `samples`):
-    .venv/bin/python .ci/shared_corpus.py --shared ROOT   # ROOT/samples/answer_key.json
+Writes agency files (State: title rows, "Sub-Agency", FY subtotal formulas, a note; USAID: by
+"Operating Unit", in thousands; Labor: a sheet per fiscal year; Justice: a CSV; DHS: where it
+funds something), one report per covered post in five layouts, and OUTDIR/answer_key.json
+(`files`, `fiscal_years`, `flags`, `negatives`, `matches`, `agency_totals_as_reported`,
+`obligations`; records are [file, sheet, row], sheet "" and line numbers for CSV). Planted:
+rows typed twice, two agencies funding one implementer for one activity, obligations a covering
+post omits, post grants and ghost programs no agency recorded, amounts 5-60% apart; negatives:
+one implementer doing something else for another agency, next year's tranche. Countries with no
+post report never yield embassy_unaware. Deterministic for a seed. Score it with
+`.venv/bin/python .ci/shared_corpus.py --shared ROOT` where ROOT/samples is OUTDIR.
 """
 
 from __future__ import annotations
@@ -29,7 +22,7 @@ import argparse
 import csv
 import json
 import random
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -63,22 +56,12 @@ NGA|Nigeria;Nigeria;Nigeria;Federal Republic of Nigeria|Abuja|
 SLE|Sierra Leone;Sierra Leone;Sierra Leone;Sierra Leone|Freetown|
 KEN|Kenya;Kenya;Kenya;Kenya|Nairobi|
 TZA|Tanzania;Tanzania;United Republic of Tanzania;Tanzania|Dar es Salaam|
-MLI|Mali;Mali;Mali;Mali|Bamako|
 HTI|Haiti;Haiti;Haiti;Haïti|Port-au-Prince|
 DOM|Dominican Republic;Dominican Republic;Dominican Republic;República Dominicana|Santo Domingo|
 GTM|Guatemala;Guatemala;Guatemala;Guatemala|Guatemala City|
-HND|Honduras;Honduras;Honduras;Honduras|Tegucigalpa|
 MEX|Mexico;Mexico;Mexico;México|Mexico City|
-PER|Peru;Peru;Peru;Perú|Lima|
-JOR|Jordan;Jordan;Jordan;Hashemite Kingdom of Jordan|Amman|
-MAR|Morocco;Morocco;Morocco;Kingdom of Morocco|Rabat|
-LKA|Sri Lanka;Sri Lanka;Sri Lanka;Sri Lanka|Colombo|
-MNG|Mongolia;Mongolia;Mongolia;Mongolia|Ulaanbaatar|
 SEN|Senegal;Senegal;Senegal;Sénégal|Dakar|
-ETH|Ethiopia;Ethiopia;Ethiopia;Ethiopia|Addis Ababa|
-GEO|Georgia;Georgia;Georgia;Georgia|Tbilisi|
 GMB|The Gambia;Gambia;Gambia, The;The Gambia|Banjul|
-TJK|Tajikistan;Tajikistan;Tajikistan;Tajikistan|Dushanbe|
 """
 TRICKY = ["CIV", "MMR", "LAO", "XKX", "COD", "TLS", "SWZ", "BIH"]
 
@@ -147,7 +130,7 @@ AGENCY_HOUSE_NAMES = {"USAID": {"International Organization for Migration": "Int
 LETTER_OFFICE = {"G": ("DOS", "G/TIP"), "I": ("DOS", "INL"), "P": ("DOS", "PRM"), "R": ("DOS", "DRL"),
                  "U": ("USAID", "MISSION"), "L": ("DOL", "ILAB"), "J": ("DOJ", None), "H": ("DHS", "ICE")}
 FUNDER_WEIGHTS = {"G": 16, "I": 10, "P": 8, "R": 6, "U": 20, "L": 15, "J": 15, "H": 0}
-#: How posts write each funder in one column ("{city}" is the post, "{ou}" USAID's operating unit).
+#: How posts write each funder in one column ("{city}" is the post's city).
 POST_FUNDER = {("DOS", "G/TIP"): ["State/G-TIP", "G/TIP", "DOS - G/TIP", "State TIP Office"],
                ("DOS", "INL"): ["State/INL", "DOS - INL", "INL"], ("DOS", "PRM"): ["State/PRM", "DOS - PRM", "PRM"],
                ("DOS", "DRL"): ["State/DRL", "DOS - DRL", "DRL"], ("DOS", None): ["Dept. of State", "State Department"],
@@ -239,6 +222,20 @@ def money_text(amount: int, style: str) -> str | int:
     return amount
 
 
+def new_book() -> Workbook:
+    book = Workbook()
+    book.remove(book.active)
+    return book
+
+
+def titled_sheet(book: Workbook, title: str, *lines: str):
+    """A new sheet with title lines in column A from row 1."""
+    sheet = book.create_sheet(title)
+    for number, text in enumerate(lines, start=1):
+        sheet.cell(row=number, column=1, value=text)
+    return sheet
+
+
 class Scenario:
     """Ground truth, planted cases, the files that carry them and the answer key."""
 
@@ -302,14 +299,16 @@ class Scenario:
                     block = self.block(country, fy)
                     letter = self.pick_funder(country)
                     agency, office = self.office_of(letter)
-                    free = [i for i, a in enumerate(ACTIVITIES) if letter in a[2] and i not in {o.activity for o in block}]
+                    done = {o.activity for o in block}
+                    free = [i for i, a in enumerate(ACTIVITIES) if letter in a[2] and i not in done]
                     if not free:
                         continue
                     implementer = self.pick_implementer(letter, {o.implementer for o in block})
                     self.new_obligation(country, fy, agency, office, implementer, rng.choice(free), rng.choice(AMOUNTS))
 
     def letters_for(self, agency: str, country: str) -> list[str]:
-        return [k for k, (a, _) in LETTER_OFFICE.items() if a == agency and (a != "DHS" or country in self.dhs_countries)]
+        return [k for k, (a, _) in LETTER_OFFICE.items()
+                if a == agency and (a != "DHS" or country in self.dhs_countries)]
 
     def plant(self) -> None:
         """Two agencies funding one activity; one implementer doing two things; tranches; rows typed twice."""
@@ -329,7 +328,8 @@ class Scenario:
                                     or self.letters_for(agency, ob.country))
                 amount = ob.amount if len(self.duplicate_funding) % 2 == 0 else rng.choice(
                     [a for a in AMOUNTS if a != ob.amount])
-                twin = self.new_obligation(ob.country, ob.fy, *self.office_of(letter), ob.implementer, ob.activity, amount)
+                twin = self.new_obligation(ob.country, ob.fy, *self.office_of(letter), ob.implementer, ob.activity,
+                                           amount)
                 self.duplicate_funding.append((ob, twin))
             elif sum(1 for n in self.negatives if n[2].startswith("same implementer")) < 4:
                 block = self.block(ob.country, ob.fy)
@@ -339,8 +339,8 @@ class Scenario:
                          and not content_words(a[0]) & content_words(title)]
                 if not other:
                     continue
-                twin = self.new_obligation(ob.country, ob.fy, *self.office_of(letter), ob.implementer, rng.choice(other),
-                                           rng.choice(AMOUNTS))
+                twin = self.new_obligation(ob.country, ob.fy, *self.office_of(letter), ob.implementer,
+                                           rng.choice(other), rng.choice(AMOUNTS))
                 self.negatives.append((ob, twin, "same implementer, different purpose"))
             else:
                 break
@@ -386,11 +386,9 @@ class Scenario:
                                         rng.choice(AMOUNTS)))
                 rng.shuffle(rows)
                 self.rows += rows
-        by_country = defaultdict(list)
-        for row in self.rows:
-            by_country[row.country].append(row)
-        for country in rng.sample(sorted(by_country), min(5, len(by_country))):
-            rng.choice(by_country[country]).listed_twice = True
+        posts = sorted({r.country for r in self.rows})
+        for country in rng.sample(posts, min(5, len(posts))):  # five posts list one row twice
+            rng.choice([r for r in self.rows if r.country == country]).listed_twice = True
 
     def skew(self, amount: int) -> int:
         """An amount 5%-60% away from the given one, rounded as people round."""
@@ -404,18 +402,32 @@ class Scenario:
     def write(self, out: Path) -> None:
         out.mkdir(parents=True, exist_ok=True)
         y0, y1 = self.years[0], self.years[-1]
-        self.write_state(out / f"State_CTIP_obligations_FY{y0}-FY{y1}.xlsx")
-        self.write_usaid(out / "USAID_C-TIP_obligations_by_operating_unit.xlsx")
-        self.write_labor(out / "DOL-ILAB_TIP_grants_by_year.xlsx")
-        self.write_justice(out / f"DOJ_CRM_international_TIP_projects_FY{y0 % 100:02d}-{y1 % 100:02d}.csv")
-        if any(o.agency == "DHS" for o in self.obligations):
-            self.write_dhs(out / "DHS_ICE_TIP_capacity_building.xlsx")
-        styles = ["sheets_thousands", "title_subtotals", "program_csv", "two_row_header", "country_column"]
-        for i, country in enumerate(sorted(self.covered, key=lambda c: self.rng.random())):
-            style = styles[i % len(styles)]
-            rows = [r for r in self.rows if r.country == country]
+        for agency, name, writer in (
+                ("DOS", f"State_CTIP_obligations_FY{y0}-FY{y1}.xlsx", self.write_state),
+                ("USAID", "USAID_C-TIP_obligations_by_operating_unit.xlsx", self.write_usaid),
+                ("DOL", "DOL-ILAB_TIP_grants_by_year.xlsx", self.write_labor),
+                ("DOJ", f"DOJ_CRM_international_TIP_projects_FY{y0 % 100:02d}-{y1 % 100:02d}.csv", self.write_justice),
+                ("DHS", "DHS_ICE_TIP_capacity_building.xlsx", self.write_dhs)):
+            if any(o.agency == agency for o in self.obligations):
+                book = writer(out / name)
+                if book is not None:
+                    book.save(out / name)
+                self.files.append({"file": name, "kind": "agency", "agency": agency})
+        styles = {"sheets_thousands": "{city}_C-TIP_FY{a:02d}-{b:02d}.xlsx",
+                  "title_subtotals": "Embassy {post} - C-TIP programs known to post.xlsx",
+                  "program_csv": "{dashed}-TIP-program-list.csv", "two_row_header": "{city}_TIP_funding_{y0}-{y1}.xlsx",
+                  "country_column": "{joined}_anti-trafficking_programs.xlsx"}
+        posts = sorted(self.covered)
+        self.rng.shuffle(posts)
+        for i, country in enumerate(posts):
+            style, pattern = list(styles.items())[i % len(styles)]
             post = COUNTRIES[country][1]
-            name = getattr(self, f"post_{style}")(out, country, post, rows)
+            name = pattern.format(post=post, city=post.replace(" ", "_"), dashed=post.replace(" ", "-"),
+                                  joined=post.replace(" ", ""), a=y0 % 100, b=y1 % 100, y0=y0, y1=y1)
+            rows = [r for r in self.rows if r.country == country]
+            book = getattr(self, f"post_{style}")(out / name, country, post, rows)
+            if book is not None:
+                book.save(out / name)
             self.files.append({"file": name, "kind": "embassy", "post": post, "country": country, "style": style})
 
     def house_name(self, ob: Obligation) -> str:
@@ -430,100 +442,79 @@ class Scenario:
             item.recs.append([name, sheet.title, row])
         return row + 1
 
-    def agency_rows(self, agency: str, order) -> list[tuple[Obligation, bool]]:
+    def agency_rows(self, agency: str, order) -> list[Obligation]:
         """The agency's obligations in its file's order; a row typed twice comes twice."""
-        result = []
-        for ob in sorted((o for o in self.obligations if o.agency == agency), key=order):
-            result.append((ob, False))
-            if ob.typed_twice:
-                result.append((ob, True))
-        return result
+        ordered = sorted((o for o in self.obligations if o.agency == agency), key=order)
+        return [ob for ob in ordered for _ in range(1 + ob.typed_twice)]
 
-    def write_state(self, path: Path) -> None:
-        book = Workbook()
-        sheet = book.active
-        sheet.title = "Obligations"
+    def write_state(self, path: Path) -> Workbook:
         y0, y1 = self.years[0], self.years[-1]
-        sheet["A1"] = "U.S. Department of State - Anti-Trafficking in Persons Foreign Assistance"
-        sheet["A2"] = f"Obligations by bureau and country of performance, FY{y0}-FY{y1} (unaudited)"
-        headers = ["Funding Agency", "Sub-Agency", "Country of Performance", "Recipient Organization",
-                   "Activity Description", "FY Obligated", "Award No.", "Obligation Date", "Obligation Amount ($)"]
-        row = self.emit(sheet, 3, headers)
+        book = new_book()
+        sheet = titled_sheet(book, "Obligations", "U.S. Department of State - Anti-Trafficking in Persons assistance",
+                             f"Obligations by bureau and country of performance, FY{y0}-FY{y1} (unaudited)")
+        row = self.emit(sheet, 3, ["Funding Agency", "Sub-Agency", "Country of Performance", "Recipient Organization",
+                                   "Activity Description", "FY Obligated", "Award No.", "Obligation Date",
+                                   "Obligation Amount ($)"])
         long_names = {"PRM": "Bureau of Population, Refugees, and Migration"}
+        obligations = self.agency_rows("DOS", lambda o: (o.fy, COUNTRIES[o.country][0][0], o.office, o.key))
         subtotals = []
         for fy in self.years:
             first = row
-            for ob, _ in self.agency_rows("DOS", lambda o: (o.fy, COUNTRIES[o.country][0][0], o.office, o.key)):
-                if ob.fy != fy:
-                    continue
+            for ob in (o for o in obligations if o.fy == fy):
                 row = self.emit(sheet, row, ["U.S. Department of State", long_names.get(ob.office, ob.office),
                                              COUNTRIES[ob.country][0][0], ob.implementer, ACTIVITIES[ob.activity][0],
                                              f"FY {fy}", ob.award, ob.day, ob.amount], ob, path.name)
-            row = self.emit(sheet, row, [f"Subtotal FY{fy}"] + [None] * 7 + [f"=SUM(I{first}:I{row - 1})"])
-            subtotals.append(row - 1)
-            row += 1
+            row = self.emit(sheet, row, [f"Subtotal FY{fy}"] + [None] * 7 + [f"=SUM(I{first}:I{row - 1})"]) + 1
+            subtotals.append(row - 2)
         row = self.emit(sheet, row, ["Grand Total"] + [None] * 7 + ["=" + "+".join(f"I{r}" for r in subtotals)])
         self.emit(sheet, row + 1, ["Note: regional and global awards are not shown; amounts in U.S. dollars."])
-        book.save(path)
-        self.files.append({"file": path.name, "kind": "agency", "agency": "DOS"})
+        return book
 
-    def write_usaid(self, path: Path) -> None:
-        book = Workbook()
-        sheet = book.active
-        sheet.title = "C-TIP"
-        sheet["A1"] = "USAID Counter-Trafficking in Persons (C-TIP) obligations by operating unit"
-        sheet["A2"] = "Amounts in thousands of U.S. dollars"
+    def write_usaid(self, path: Path) -> Workbook:
+        book = new_book()
+        sheet = titled_sheet(book, "C-TIP", "USAID Counter-Trafficking in Persons (C-TIP) obligations by unit",
+                             "Amounts in thousands of U.S. dollars")
         row = self.emit(sheet, 4, ["Operating Unit", "Country", "Prime Partner", "Activity Title", "Fiscal Year",
                                    "Award ID", "Start Date", "Obligations ($000)"])
-        for ob, _ in self.agency_rows("USAID", lambda o: (COUNTRIES[o.country][2], o.country, o.fy, o.key)):
+        for ob in self.agency_rows("USAID", lambda o: (COUNTRIES[o.country][2], o.country, o.fy, o.key)):
             names, _, unit = COUNTRIES[ob.country]
             row = self.emit(sheet, row, [unit, names[1], self.house_name(ob), ACTIVITIES[ob.activity][0], ob.fy,
                                          ob.award, ob.day, ob.amount // 1000], ob, path.name)
-        book.save(path)
-        self.files.append({"file": path.name, "kind": "agency", "agency": "USAID"})
+        return book
 
-    def write_labor(self, path: Path) -> None:
-        book = Workbook()
-        book.remove(book.active)
+    def write_labor(self, path: Path) -> Workbook:
+        book = new_book()
+        obligations = self.agency_rows("DOL", lambda o: (COUNTRIES[o.country][0][0], o.key))
         for fy in self.years:
-            sheet = book.create_sheet(f"FY {fy}")
-            sheet["A1"] = "U.S. Department of Labor, Bureau of International Labor Affairs (ILAB)"
-            sheet["A2"] = f"Forced labor and human trafficking grants awarded in FY {fy}"
+            sheet = titled_sheet(book, f"FY {fy}", "U.S. Department of Labor, International Labor Affairs (ILAB)",
+                                 f"Forced labor and human trafficking grants awarded in FY {fy}")
             row = self.emit(sheet, 4, ["Cooperative Agreement #", "Grantee", "Project Title", "Country", "Award Date",
                                        "Total Award (USD)"])
-            total = 0
-            for ob, _ in self.agency_rows("DOL", lambda o: (COUNTRIES[o.country][0][0], o.key)):
-                if ob.fy == fy:
-                    total += ob.amount
-                    row = self.emit(sheet, row, [ob.award, self.house_name(ob), ACTIVITIES[ob.activity][0],
-                                                 COUNTRIES[ob.country][0][0], ob.day, ob.amount], ob, path.name)
-            self.emit(sheet, row, ["TOTAL", None, None, None, None, total])
-        book.save(path)
-        self.files.append({"file": path.name, "kind": "agency", "agency": "DOL"})
+            for ob in (o for o in obligations if o.fy == fy):
+                row = self.emit(sheet, row, [ob.award, self.house_name(ob), ACTIVITIES[ob.activity][0],
+                                             COUNTRIES[ob.country][0][0], ob.day, ob.amount], ob, path.name)
+            self.emit(sheet, row, ["TOTAL", None, None, None, None, sum(o.amount for o in obligations if o.fy == fy)])
+        return book
 
     def write_justice(self, path: Path) -> None:
         with path.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
-            writer.writerow(["Component", "Fiscal Year (FY)", "Beneficiary Country", "Grantee", "Project Name", "Amount"])
-            line = 2
-            for ob, _ in self.agency_rows("DOJ", lambda o: (o.office, o.fy, o.country, o.key)):
+            writer.writerow(["Component", "Fiscal Year (FY)", "Beneficiary Country", "Grantee", "Project Name",
+                             "Amount"])
+            for line, ob in enumerate(self.agency_rows("DOJ", lambda o: (o.office, o.fy, o.country, o.key)), start=2):
                 writer.writerow([ob.office, f"FY{ob.fy}", COUNTRIES[ob.country][0][2], self.house_name(ob),
                                  ACTIVITIES[ob.activity][0], f"${ob.amount:,}"])
                 ob.recs.append([path.name, "", line])
-                line += 1
-        self.files.append({"file": path.name, "kind": "agency", "agency": "DOJ"})
 
-    def write_dhs(self, path: Path) -> None:
-        book = Workbook()
-        sheet = book.active
-        sheet.title = "ICE"
+    def write_dhs(self, path: Path) -> Workbook:
+        book = new_book()
+        sheet = titled_sheet(book, "ICE")
         row = self.emit(sheet, 1, ["Fiscal Year", "ICE Office", "Host Country", "Implementing Partner",
                                    "Training/Activity", "Funds Obligated"])
-        for ob, _ in self.agency_rows("DHS", lambda o: (o.fy, o.country, o.key)):
+        for ob in self.agency_rows("DHS", lambda o: (o.fy, o.country, o.key)):
             row = self.emit(sheet, row, [ob.fy, "ICE Office of International Affairs", COUNTRIES[ob.country][0][0],
                                          ob.implementer, ACTIVITIES[ob.activity][0], ob.amount], ob, path.name)
-        book.save(path)
-        self.files.append({"file": path.name, "kind": "agency", "agency": "DHS"})
+        return book
 
     # --- embassy reports, five layouts ---------------------------------------------------------
 
@@ -537,109 +528,89 @@ class Scenario:
         office = "POST" if agency == "POST" else office
         return self.rng.choice(POST_AGENCY[agency]), self.rng.choice(POST_OFFICE[office]).format(city=post)
 
-    def post_sheets_thousands(self, out: Path, country: str, post: str, rows: list[PostRow]) -> str:
-        y0, y1 = self.years[0], self.years[-1]
-        name = f"{post.replace(' ', '_')}_C-TIP_FY{y0 % 100:02d}-{y1 % 100:02d}.xlsx"
-        book = Workbook()
-        book.active.title = "Cover"
-        book.active["A1"] = f"U.S. Embassy {post}: USG counter-trafficking assistance. One sheet per fiscal year."
-        book.active["A2"] = "Amounts in thousands of U.S. dollars."
-        for fy in self.years:
-            sheet = book.create_sheet(f"FY{fy % 100:02d}")
-            sheet["A1"] = f"U.S. Embassy {post} - USG counter-trafficking assistance, FY{fy % 100:02d}"
-            row = self.emit(sheet, 2, ["Donor", "Implementing Organization", "Program Description", "Start",
-                                       "Amount (thousands USD)"])
-            for item in self.post_items(rows, fy, post, lambda r: [
-                    self.funder_text(r, post), r.implementer, r.title, r.obligation.day if r.obligation else None,
-                    r.amount / 1000 if r.amount % 1000 else r.amount // 1000]):
-                row = self.emit(sheet, row, item[1], item[0], name)
-        book.save(out / name)
-        return name
-
-    def post_items(self, rows: list[PostRow], fy: int | None, post: str, cells) -> list[tuple[PostRow, list]]:
+    def post_items(self, rows: list[PostRow], fy: int | None, cells) -> list[tuple[PostRow, list]]:
         """Rows of one year (or all) with their cells, fixed once: a row listed twice repeats them exactly."""
         items = []
         for row in rows:
             if fy is None or row.fy == fy:
-                values = cells(row)
-                items += [(row, values)] * (1 + row.listed_twice)
+                items += [(row, cells(row))] * (1 + row.listed_twice)
         return items
 
-    def post_title_subtotals(self, out: Path, country: str, post: str, rows: list[PostRow]) -> str:
-        name = f"Embassy {post} - C-TIP programs known to post.xlsx"
-        book = Workbook()
-        sheet = book.active
-        sheet.title = "C-TIP Programs"
-        sheet["A1"] = f"Embassy {post}"
-        sheet["A2"] = "Counter-trafficking programs known to post"
-        sheet["A3"] = f"Prepared by the Political/Economic Section, November {self.years[-1]}"
+    def post_sheets_thousands(self, path: Path, country: str, post: str, rows: list[PostRow]) -> Workbook | None:
+        book = new_book()
+        titled_sheet(book, "Cover", f"U.S. Embassy {post}: USG counter-trafficking aid, one sheet per fiscal year.",
+                     "Amounts in thousands of U.S. dollars.")
+        for fy in self.years:
+            sheet = titled_sheet(book, f"FY{fy % 100:02d}",
+                                 f"U.S. Embassy {post} - USG counter-trafficking assistance, FY{fy % 100:02d}")
+            row = self.emit(sheet, 2, ["Donor", "Implementing Organization", "Program Description", "Start",
+                                       "Amount (thousands USD)"])
+            for item, values in self.post_items(rows, fy, lambda r: [
+                    self.funder_text(r, post), r.implementer, r.title, r.obligation.day if r.obligation else None,
+                    r.amount // 1000]):
+                row = self.emit(sheet, row, values, item, path.name)
+        return book
+
+    def post_title_subtotals(self, path: Path, country: str, post: str, rows: list[PostRow]) -> Workbook | None:
+        book = new_book()
+        sheet = titled_sheet(book, "C-TIP Programs", f"Embassy {post}", "Counter-trafficking programs known to post",
+                             f"Prepared by the Political/Economic Section, November {self.years[-1]}")
         row = self.emit(sheet, 5, ["FY", "Funding Agency", "Office/Bureau", "Partner Organization", "Project Name",
                                    "USD", "Remarks"])
         subtotals = []
         for fy in self.years:
             first = row
-            for item in self.post_items(rows, fy, post, lambda r: [
+            for item, values in self.post_items(rows, fy, lambda r: [
                     fy if self.rng.random() < 0.5 else f"FY {fy}", *self.split_funder(r, post), r.implementer, r.title,
                     money_text(r.amount, self.rng.choice(["plain", "plain", "dollar"])),
                     self.rng.choice(["", "", "ongoing", "per implementer", "second year"])]):
-                row = self.emit(sheet, row, item[1], item[0], name)
+                row = self.emit(sheet, row, values, item, path.name)
             row = self.emit(sheet, row, [f"Subtotal FY{fy}", None, None, None, None, f"=SUM(F{first}:F{row - 1})"])
             subtotals.append(row - 1)
         row = self.emit(sheet, row, ["Grand Total", None, None, None, None, "=" + "+".join(f"F{r}" for r in subtotals)])
         self.emit(sheet, row + 1, ["Source: post records and implementer reports; figures unaudited."])
-        book.save(out / name)
-        return name
+        return book
 
-    def post_program_csv(self, out: Path, country: str, post: str, rows: list[PostRow]) -> str:
-        name = f"{post.replace(' ', '-')}-TIP-program-list.csv"
-        with (out / name).open("w", newline="", encoding="utf-8") as handle:
+    def post_program_csv(self, path: Path, country: str, post: str, rows: list[PostRow]) -> None:
+        with path.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
             writer.writerow(["Fiscal Year", "Source of Funds", "Implementing Org", "Program", "Funding (USD)"])
             line = 2
             for fy in self.years:
-                items = self.post_items(rows, fy, post, lambda r: [
+                items = self.post_items(rows, fy, lambda r: [
                     self.rng.choice([str(fy), f"FY{fy % 100:02d}"]), self.funder_text(r, post), r.implementer, r.title,
                     money_text(r.amount, self.rng.choice(["short", "short", "dollar", "plain"]))])
-                for row, values in items:
+                for item, values in items:
                     writer.writerow(values)
-                    row.recs.append([name, "", line])
+                    item.recs.append([path.name, "", line])
                     line += 1
                 if items and fy != self.years[-1]:
-                    writer.writerow([])
+                    writer.writerow([])  # a blank line between years
                     line += 1
-        return name
 
-    def post_two_row_header(self, out: Path, country: str, post: str, rows: list[PostRow]) -> str:
-        name = f"{post.replace(' ', '_')}_TIP_funding_{self.years[0]}-{self.years[-1]}.xlsx"
-        book = Workbook()
-        sheet = book.active
-        sheet.title = "TIP funding"
+    def post_two_row_header(self, path: Path, country: str, post: str, rows: list[PostRow]) -> Workbook | None:
+        book = new_book()
+        sheet = titled_sheet(book, "TIP funding")
         self.emit(sheet, 1, [None, "Funding", None, "Implementation", None, "Money", None])
         sheet.merge_cells("D1:E1")
         row = self.emit(sheet, 2, ["Fiscal year", "Agency/Office", "Start date", "Grantee", "Activity Title",
                                    "Amount", "Notes"])
-        for item in self.post_items(sorted(rows, key=lambda r: r.fy), None, post, lambda r: [
+        for item, values in self.post_items(sorted(rows, key=lambda r: r.fy), None, lambda r: [
                 f"FY{r.fy}", self.funder_text(r, post), r.obligation.day if r.obligation and self.rng.random() < 0.6
-                else None, r.implementer, r.title, money_text(r.amount, self.rng.choice(["usd", "plain", "dollar"])),
-                None]):
-            row = self.emit(sheet, row, item[1], item[0], name)
-        book.save(out / name)
-        return name
+                else None, r.implementer, r.title, money_text(r.amount, self.rng.choice(["usd", "plain", "dollar"]))]):
+            row = self.emit(sheet, row, values, item, path.name)
+        return book
 
-    def post_country_column(self, out: Path, country: str, post: str, rows: list[PostRow]) -> str:
-        name = f"{post.replace(' ', '')}_anti-trafficking_programs.xlsx"
-        book = Workbook()
-        sheet = book.active
-        sheet.title = "Data"
+    def post_country_column(self, path: Path, country: str, post: str, rows: list[PostRow]) -> Workbook | None:
+        book = new_book()
+        sheet = titled_sheet(book, "Data")
         row = self.emit(sheet, 1, ["Country", "FY", "U.S. Agency", "Implementing partner(s)", "Activity", "Budget",
                                    "Comments"])
-        names = COUNTRIES[country][0]
-        for item in self.post_items(sorted(rows, key=lambda r: (r.fy, r.funder[0])), None, post, lambda r: [
-                self.rng.choice(names), f"FY {r.fy % 100:02d}", self.funder_text(r, post), r.implementer, r.title,
-                money_text(r.amount, self.rng.choice(["usd", "dollar", "short"])), None]):
-            row = self.emit(sheet, row, item[1], item[0], name)
-        book.save(out / name)
-        return name
+        for item, values in self.post_items(sorted(rows, key=lambda r: (r.fy, r.funder[0])), None, lambda r: [
+                self.rng.choice(COUNTRIES[country][0]), f"FY {r.fy % 100:02d}", self.funder_text(r, post),
+                r.implementer, r.title, money_text(r.amount, self.rng.choice(["usd", "dollar", "short"]))]):
+            row = self.emit(sheet, row, values, item, path.name)
+        return book
 
     # --- the answer -------------------------------------------------------------------------
 
@@ -650,7 +621,8 @@ class Scenario:
                 flags.append({"type": "duplicate_entry", "records": ob.recs, "note": "same row entered twice"})
         for row in self.rows:
             if row.listed_twice:
-                flags.append({"type": "duplicate_entry", "records": row.recs, "note": "embassy listed the same program twice"})
+                flags.append({"type": "duplicate_entry", "records": row.recs,
+                              "note": "embassy listed the same program twice"})
             if row.obligation is None:
                 flags.append({"type": "not_in_agency_records", "records": row.recs, "fiscal_year": row.fy})
             elif row.amount != row.obligation.amount:
@@ -658,7 +630,7 @@ class Scenario:
                               "agency_amount": row.obligation.amount, "embassy_amount": row.amount})
         for a, b in self.duplicate_funding:
             flags.append({"type": "possible_duplicate_funding", "records": a.recs + b.recs,
-                          "note": "two agencies fund the same implementer for the same activity in the same country and year"
+                          "note": "two agencies fund one implementer for one activity in one country and year"
                           + (" (same amount)" if a.amount == b.amount else "")})
         reported = {id(r.obligation) for r in self.rows if r.obligation is not None}
         for ob in self.obligations:
@@ -685,6 +657,39 @@ class Scenario:
         }
 
 
+#: The bar the flags must clear on every scenario (issue 4).
+MIN_RECALL, MIN_PRECISION = 0.95, 0.90
+
+
+def score_flags(key: dict, flags: list[dict], report=None) -> list[str]:
+    """Recall and precision per flag type, matching flags by their records as the answer key's
+    scoring says: a pair flag counts when it names at least two of the expected records, a
+    single-record flag when it names the expected record; no negative may be flagged."""
+    def records(flag: dict) -> set[tuple[str, str, int]]:
+        return {(r["file"], r["sheet"] or "", r["row"]) for r in flag["records"]}
+
+    def hits(expected: list, found: set) -> bool:
+        wanted = {(f, s or "", r) for f, s, r in expected}
+        return len(wanted & found) >= min(2, len(wanted))
+
+    problems = []
+    for kind in sorted({f["type"] for f in key["flags"]}):
+        expected = [f["records"] for f in key["flags"] if f["type"] == kind]
+        found = [records(f) for f in flags if f["type"] == kind]
+        recall = sum(any(hits(e, f) for f in found) for e in expected) / len(expected)
+        precision = sum(any(hits(e, f) for e in expected) for f in found) / len(found) if found else 0.0
+        if report:
+            report(f"  flags {kind:28} expected {len(expected):3}  found {len(found):3}  recall {recall:.2f}  "
+                   f"precision {precision:.2f}")
+        if recall < MIN_RECALL or precision < MIN_PRECISION:
+            problems.append(f"flags {kind}: recall {recall:.2f}, precision {precision:.2f}")
+    for negative in key.get("negatives", []):
+        kind = negative["must_not_be"]
+        if any(hits(negative["records"], records(f)) for f in flags if f["type"] == kind):
+            problems.append(f"negative flagged as {kind}: {negative['records']} ({negative.get('note')})")
+    return problems
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("outdir")
@@ -703,10 +708,9 @@ def main() -> None:
     scenario.write(out)
     key = scenario.answer_key()
     (out / "answer_key.json").write_text(json.dumps(key, indent=1, ensure_ascii=False) + "\n")
-    counts = defaultdict(int)
-    for flag in key["flags"]:
-        counts[flag["type"]] += 1
-    print(f"{out}: {len(scenario.files)} files, {len(scenario.obligations)} obligations, {len(scenario.rows)} post rows; "
+    counts = Counter(flag["type"] for flag in key["flags"])
+    print(f"{out}: {len(scenario.files)} files, {len(scenario.obligations)} obligations, "
+          f"{len(scenario.rows)} post rows; "
           + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
 
 

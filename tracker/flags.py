@@ -46,16 +46,38 @@ class StaleFlag(FlagError):
 
 
 def _existing(session: Session, blocks: set[Block] | None) -> dict[str, Flag]:
-    query = select(Flag)
-    if blocks is not None:
-        query = query.where((tuple_(Flag.country_code, Flag.fiscal_year).in_(sorted(blocks)))
-                            | (Flag.type == "ceiling_exceeded"))
+    """Stored flags of these country-years (None: the program-wide ceiling flags)."""
+    if blocks is None:
+        query = select(Flag).where(Flag.type == "ceiling_exceeded")
+    elif not blocks:
+        return {}
+    else:
+        query = select(Flag).where(tuple_(Flag.country_code, Flag.fiscal_year).in_(sorted(blocks)),
+                                   Flag.type != "ceiling_exceeded")
     return {flag.fingerprint: flag for flag in session.scalars(query)}
+
+
+def close_flags_outside(session: Session, visited: set[Block], blocks: set[Block] | None,
+                        report: ReconcileReport) -> None:
+    """Close open questions about country-years that no longer hold any record (a file superseded
+    or withdrawn), within the country-years recomputed (all, when None)."""
+    query = select(Flag).where(Flag.active == True, Flag.type != "ceiling_exceeded")  # noqa: E712
+    if blocks is not None:
+        leftover = blocks - visited
+        if not leftover:
+            return
+        query = query.where(tuple_(Flag.country_code, Flag.fiscal_year).in_(sorted(leftover)))
+    now = utcnow()
+    for flag in session.scalars(query):
+        if (flag.country_code, flag.fiscal_year) not in visited:
+            flag.active, flag.updated_at, flag.version = False, now, flag.version + 1
+            report.closed += 1
 
 
 def sync_flags(session: Session, specs: list[FlagSpec], blocks: set[Block] | None, report: ReconcileReport,
                *, actor: str = "system") -> None:
-    """Bring stored flags in line with what reconcile found in these blocks."""
+    """Bring stored flags in line with what reconcile found in these country-years (None: the
+    program-wide ceiling flags)."""
     existing = _existing(session, blocks)
     now = utcnow()
     new: list[FlagSpec] = []

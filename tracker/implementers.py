@@ -15,6 +15,19 @@ from tracker.textnorm import clean_text, normalize_key
 
 #: A known name this close (rapidfuzz token_sort_ratio, 0-100) to a new one is offered as a hint.
 HINT_MIN_SCORE = 85
+#: Abbreviations in organisations' names, read in full ("Intl Rescue Committee").
+NAME_ABBREVIATIONS = {"intl": "international", "int": "international", "org": "organization",
+                      "orgs": "organizations", "assn": "association", "assoc": "association", "natl": "national",
+                      "fdn": "foundation", "fndn": "foundation", "ctr": "center", "cntr": "center", "svcs": "services",
+                      "dev": "development", "comm": "committee", "cttee": "committee", "inst": "institute",
+                      "univ": "university", "un": "united nations", "gbl": "global", "ptnrs": "partners"}
+
+
+def expand_name(key: str) -> str:
+    """A normalised name with its abbreviations written out."""
+    return " ".join(NAME_ABBREVIATIONS.get(w, w) for w in key.split())
+
+
 _LEGAL_SUFFIX = re.compile(r"\s+(?:inc|incorporated|llc|ltd|limited|corp|corporation|co)$")
 _PARENTHESES = re.compile(r"\s*\([^()]*\)\s*$")
 
@@ -36,6 +49,8 @@ class ImplementerResolver:
         self._by_key = {a.key: a.implementer_id for a in session.exec(select(ImplementerAlias)).all()}
         for ident, name in self._names.items():
             self._by_key.setdefault(normalize_key(name), ident)  # type: ignore[arg-type]
+        for key, ident in list(self._by_key.items()):
+            self._by_key.setdefault(expand_name(key), ident)
 
     def resolve(self, text: str) -> ResolvedImplementer:
         """Return the implementer the text names, or a new one under the cleaned text."""
@@ -57,6 +72,7 @@ class ImplementerResolver:
         if bare and bare != key:
             keys.append(bare)
         keys.extend(_LEGAL_SUFFIX.sub("", k) for k in list(keys) if _LEGAL_SUFFIX.search(k))
+        keys.extend(expanded for k in list(keys) if (expanded := expand_name(k)) != k)
         return keys
 
     def _hint(self, key: str) -> str | None:

@@ -91,6 +91,7 @@ class Record:
     program_id: int | None = None
     members: list[int] = field(default_factory=list)
     identity: str = ""
+    canonical: str | None = None  # the implementer's canonical name, when it is a known one
 
     @property
     def keys(self) -> list[RecordKey]:
@@ -323,6 +324,14 @@ def _agency_score(labels: Labels, row: Record, obligation: Record) -> tuple[floa
     return 0.8, f"same agency, offices differ ({labels.who(row)} / {labels.who(obligation)})"
 
 
+def _implementers(a: Record, b: Record) -> tuple[float, str]:
+    """How alike two records' implementers are: the same one (as written, or by alias), or names alike."""
+    if a.implementer_id is not None and a.implementer_id == b.implementer_id:
+        return implementer_similarity(a.implementer_id, a.implementer, b.implementer_id, b.implementer)
+    return implementer_similarity(a.implementer_id, a.canonical or a.implementer, b.implementer_id,
+                                  b.canonical or b.implementer)
+
+
 def _date_score(a: date | None, b: date | None) -> float | None:
     if a is None or b is None:
         return None
@@ -334,8 +343,7 @@ def compare(labels: Labels, row: Record, obligation: Record) -> tuple[float, dic
     """Score an embassy row against an obligation, with the evidence field by field; None when
     they cannot be the same program (titles or implementers too unlike)."""
     title = title_similarity(row.title, obligation.title)
-    implementer, how = implementer_similarity(row.implementer_id, row.implementer, obligation.implementer_id,
-                                              obligation.implementer)
+    implementer, how = _implementers(row, obligation)
     if title < TITLE_MATCH_MIN or (implementer < IMPLEMENTER_MATCH_MIN and (row.implementer and obligation.implementer)):
         return None
     agency, agency_how = _agency_score(labels, row, obligation)
@@ -372,7 +380,10 @@ _COMMON_NAME_WORDS = frozenset({
 
 
 def _name_words(record: Record) -> set[str]:
-    return {w for w in normalize_key(record.implementer or "").split() if w not in _COMMON_NAME_WORDS and len(w) > 2}
+    from tracker.implementers import expand_name
+
+    names = f"{record.implementer or ''} {record.canonical or ''}"
+    return {w for w in expand_name(normalize_key(names)).split() if w not in _COMMON_NAME_WORDS and len(w) > 2}
 
 
 def _candidates(row: Record, by_implementer: dict[Any, list[Record]], by_name_word: dict[str, list[Record]],
@@ -403,9 +414,8 @@ def _index(obligations: list[Record]) -> tuple[dict[Any, list[Record]], dict[str
     by_word: dict[str, list[Record]] = defaultdict(list)
     for record in obligations:
         by_implementer[_implementer_key(record)].append(record)
-        if record.implementer_id is None:
-            for word in _name_words(record):
-                by_name_word[word].append(record)
+        for word in _name_words(record):
+            by_name_word[word].append(record)
         for word in title_words(record.title or ""):
             by_word[word].append(record)
     return by_implementer, by_name_word, by_word
@@ -478,7 +488,7 @@ def duplicate_funding_flags(labels: Labels, block: Block, obligations: list[Reco
 def _duplicate_pair(labels: Labels, block: Block, a: Record, b: Record, seen: set[tuple[int, int]]) -> FlagSpec | None:
     if a.agency_id == b.agency_id or (min(a.id, b.id), max(a.id, b.id)) in seen:
         return None
-    implementer, how = implementer_similarity(a.implementer_id, a.implementer, b.implementer_id, b.implementer)
+    implementer, how = _implementers(a, b)
     title = title_similarity(a.title, b.title)
     if implementer < DUPLICATE_IMPLEMENTER_MIN or title < DUPLICATE_TITLE_MIN:
         return None
@@ -543,6 +553,9 @@ def match_flags(labels: Labels, block: Block, matches: list[MatchSpec], rows: li
 def reconcile_block(labels: Labels, block: Block, obligations: list[Record], rows: list[Record],
                     covered: bool) -> tuple[list[FlagSpec], list[MatchSpec]]:
     """All block-level flags and matches of one country-year."""
+    for record in (*obligations, *rows):
+        if record.implementer_id is not None:
+            record.canonical = labels.implementers.get(record.implementer_id)
     obligation_reps, obligation_copies = _groups(obligations)
     row_reps, row_copies = _groups(rows)
     matches = match_block(labels, row_reps, obligation_reps)
@@ -599,20 +612,28 @@ class ReconcileReport:
     closed: int = 0
 
 
+#: Flags are brought in line with the database this many country-years at a time (flat memory).
+SYNC_BLOCKS = 300
+
+
 def reconcile(session: Session, blocks: set[Block] | None = None, *, actor: str = "system") -> ReconcileReport:
     """Recompute matches and flags for the given country-years (all when None), keeping every
     reviewer's decision with its flag; the caller commits."""
-    from tracker.flags import sync_flags
+    from tracker.flags import close_flags_outside, sync_flags
 
     labels = Labels.load(session)
     covered = covered_blocks(session, blocks)
     report = ReconcileReport()
-    specs: list[FlagSpec] = []
     session.execute(delete(ReportMatch).where(_in_blocks((ReportMatch.country_code, ReportMatch.fiscal_year), blocks)))
     pending: list[MatchSpec] = []
+    specs: list[FlagSpec] = []
+    chunk: set[Block] = set()
+    visited: set[Block] = set()
     for block, obligations, rows in _merge_blocks(_by_block(_obligations(session, labels, blocks)),
                                                   _by_block(_report_rows(session, blocks))):
         report.blocks += 1
+        visited.add(block)
+        chunk.add(block)
         flags, matches = reconcile_block(labels, block, obligations, rows, block in covered)
         specs += flags
         pending += matches
@@ -620,13 +641,24 @@ def reconcile(session: Session, blocks: set[Block] | None = None, *, actor: str 
             _store_matches(session, pending)
             report.matches += len(pending)
             pending = []
+        if len(chunk) >= SYNC_BLOCKS:
+            _count(report, specs)
+            sync_flags(session, specs, chunk, report, actor=actor)
+            specs, chunk = [], set()
     _store_matches(session, pending)
     report.matches += len(pending)
-    specs += ceiling_flags(session, labels)
-    sync_flags(session, specs, blocks, report, actor=actor)
+    _count(report, specs)
+    sync_flags(session, specs, chunk, report, actor=actor)
+    ceilings = ceiling_flags(session, labels)
+    _count(report, ceilings)
+    sync_flags(session, ceilings, None, report, actor=actor)
+    close_flags_outside(session, visited, blocks, report)
+    return report
+
+
+def _count(report: ReconcileReport, specs: list[FlagSpec]) -> None:
     for spec in specs:
         report.flags_by_type[spec.type] = report.flags_by_type.get(spec.type, 0) + 1
-    return report
 
 
 def _store_matches(session: Session, matches: list[MatchSpec]) -> None:

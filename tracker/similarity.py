@@ -117,7 +117,9 @@ def implementer_similarity(id_a: int | None, name_a: str | None, id_b: int | Non
         return 1.0, "same implementer" if same_text else "same implementer (alias)"
     if not name_a or not name_b:
         return 0.0, "implementer not given"
-    score = fuzz.token_set_ratio(normalize_key(name_a), normalize_key(name_b)) / 100
+    from tracker.implementers import expand_name
+
+    score = fuzz.token_set_ratio(expand_name(normalize_key(name_a)), expand_name(normalize_key(name_b))) / 100
     return round(score, 3), f"implementer names {round(score * 100)}% alike"
 
 

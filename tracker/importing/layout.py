@@ -55,7 +55,7 @@ FIELD_SYNONYMS: dict[str, tuple[str, ...]] = {
              "prevention protection prosecution", "3ps", "tip pillar"),
     "program": ("initiative", "presidential initiative", "funding initiative", "special initiative",
                 "program initiative", "initiative program"),
-    "award_number": ("award number", "award id", "award no", "award", "cooperative agreement no",
+    "award_number": ("award number", "award id", "award no", "cooperative agreement", "cooperative agreement no",
                      "cooperative agreement number", "agreement number", "agreement no", "grant number",
                      "grant no", "grant id", "contract number", "contract no", "fain", "piid", "award ref",
                      "reference number", "agreement id", "instrument number"),
@@ -66,7 +66,8 @@ FIELD_SYNONYMS: dict[str, tuple[str, ...]] = {
                "obligation", "obligations", "obligation amount", "award amount", "value", "budget",
                "total funding", "usd", "dollars", "obligated", "funds", "funds obligated", "grant amount",
                "total amount", "cost", "amount in usd", "contribution", "obligated funds", "funding level",
-               "us", "amount us"),
+               "us", "amount us", "total award", "award total", "award value", "award amount", "total obligation",
+               "total obligations", "grant value", "value of award"),
     "status": ("status", "obligation status", "award status", "funding status"),
     "record_id": ("tracker id", "tracker record id", "record id"),
 }
@@ -75,7 +76,7 @@ FIELD_SYNONYMS: dict[str, tuple[str, ...]] = {
 WEAK_SYNONYMS: dict[str, tuple[str, ...]] = {
     "country": ("region", "locations", "place"),
     "amount": ("total", "sum", "amount total"),
-    "award_number": ("grant", "agreement", "contract", "reference", "ref"),
+    "award_number": ("grant", "agreement", "contract", "reference", "ref", "award"),
     "agency_office": ("source", "funding"),
     "implementer": ("implementing agency",),
     "title": ("implementing mechanism", "mechanism name", "mechanism", "activity project"),
@@ -183,8 +184,15 @@ def score_header(header: str) -> tuple[str, float] | None:
     if best is None or best[1] < WEAK_CONFIDENCE:
         for field_name, synonyms in _WEAK_KEYS.items():
             if key in synonyms or stripped in synonyms:
-                return (field_name, WEAK_CONFIDENCE)
+                best = (field_name, WEAK_CONFIDENCE)
+                break
+    if best is not None and best[0] not in ("amount", "ignored") and best[1] < 1.0 and _says_money(header, key):
+        return ("amount", 0.85)  # "Total Award (USD)": a currency in the heading means money, not a code
     return best
+
+
+def _says_money(header: str, key: str) -> bool:
+    return "$" in header or bool(set(key.split()) & {"usd", "dollars", "us"})
 
 
 def _field_score(key: str, stripped: str, synonyms: tuple[str, ...]) -> float:

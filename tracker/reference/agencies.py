@@ -84,7 +84,10 @@ OFFICES: list[tuple[str, str, str, str, tuple[str, ...]]] = [
     ("DOS", "POST", "Embassy (post-funded programs)", "post", (
         "Embassy", "U.S. Embassy", "US Embassy", "Post", "State (post)", "DOS (post)",
         "Embassy small grants", "Public Affairs Section", "PAS", "Self-Help", "Self-Help Program",
-        "Democracy Commission", "Embassy Public Diplomacy",
+        "Democracy Commission", "Embassy Public Diplomacy", "Public Diplomacy", "Public diplomacy small grant",
+        "Public diplomacy small grants", "PD small grants", "Small grants", "Small grant", "Post small grants",
+        "Ambassador's Special Self-Help", "Ambassador's Self-Help Fund", "Ambassador's Fund", "Post funds",
+        "Post-funded", "Embassy funds", "Mission funds (State)", "Public Affairs", "Public Diplomacy Section",
     )),
     ("USAID", "MISSION", "USAID country mission", "mission", (
         "USAID Mission", "Mission", "USAID field mission", "USAID country mission",
@@ -153,6 +156,7 @@ OFFICES: list[tuple[str, str, str, str, tuple[str, ...]]] = [
     )),
     ("DHS", "ICE", "Immigration and Customs Enforcement", "office", (
         "ICE", "Immigration and Customs Enforcement", "U.S. Immigration and Customs Enforcement",
+        "ICE Office of International Affairs",
         "HSI", "Homeland Security Investigations",
     )),
     ("DHS", "USCIS", "Citizenship and Immigration Services", "office", (
