@@ -63,9 +63,12 @@ def build(url: str, size: int, seed: int = 7) -> dict:
     with session_scope(engine) as session:
         seed_reference(session)
     with Session(engine) as session:
-        countries = [c for c in session.exec(select(Country.code).where(Country.kind == "country")).scalars()][:190]
-        offices = [(o.id, o.agency_id) for o in session.exec(select(Office)).scalars() if o.code != "NOT-STATED"]
-        implementers = list(session.exec(select(Implementer.id, Implementer.name)).all())
+        # Ordered, so the same seed builds the same data on every database.
+        countries = list(session.exec(select(Country.code).where(Country.kind == "country")
+                                      .order_by(Country.code)).scalars())[:190]
+        offices = [(o.id, o.agency_id) for o in session.exec(select(Office).order_by(Office.id)).scalars()
+                   if o.code != "NOT-STATED"]
+        implementers = list(session.exec(select(Implementer.id, Implementer.name).order_by(Implementer.id)).all())
         years = list(range(2001, 2011))
         blocks = [(c, y) for c in countries for y in years]
         per_block = max(1, size // len(blocks))

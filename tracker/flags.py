@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy import bindparam, delete, select, tuple_, update
 from sqlmodel import Session
 
 from tracker.audit import record_event
@@ -45,69 +45,77 @@ class StaleFlag(FlagError):
     """The flag changed since the reviewer looked at it (another decision, or new evidence)."""
 
 
-def _existing(session: Session, blocks: set[Block] | None) -> dict[str, Flag]:
-    """Stored flags of these country-years (None: the program-wide ceiling flags)."""
+_STATE = (Flag.id, Flag.fingerprint, Flag.evidence_hash, Flag.records_hash, Flag.status, Flag.active, Flag.version)
+
+
+def _existing(session: Session, blocks: set[Block] | None) -> dict[str, Any]:
+    """Stored flags' state (not their evidence) in these country-years (None: the ceiling flags)."""
     if blocks is None:
-        query = select(Flag).where(Flag.type == "ceiling_exceeded")
+        query = select(*_STATE).where(Flag.type == "ceiling_exceeded")
     elif not blocks:
         return {}
     else:
-        query = select(Flag).where(tuple_(Flag.country_code, Flag.fiscal_year).in_(sorted(blocks)),
-                                   Flag.type != "ceiling_exceeded")
-    return {flag.fingerprint: flag for flag in session.scalars(query)}
+        query = select(*_STATE).where(tuple_(Flag.country_code, Flag.fiscal_year).in_(sorted(blocks)),
+                                      Flag.type != "ceiling_exceeded")
+    return {row.fingerprint: row for row in session.execute(query)}
 
 
 def close_flags_outside(session: Session, visited: set[Block], blocks: set[Block] | None,
                         report: ReconcileReport) -> None:
     """Close open questions about country-years that no longer hold any record (a file superseded
     or withdrawn), within the country-years recomputed (all, when None)."""
-    query = select(Flag).where(Flag.active == True, Flag.type != "ceiling_exceeded")  # noqa: E712
-    if blocks is not None:
+    if blocks is None:
+        held = session.execute(select(Flag.country_code, Flag.fiscal_year).where(
+            Flag.active == True, Flag.type != "ceiling_exceeded").distinct())  # noqa: E712
+        leftover = {(c, y) for c, y in held} - visited
+    else:
         leftover = blocks - visited
-        if not leftover:
-            return
-        query = query.where(tuple_(Flag.country_code, Flag.fiscal_year).in_(sorted(leftover)))
-    now = utcnow()
-    for flag in session.scalars(query):
-        if (flag.country_code, flag.fiscal_year) not in visited:
-            flag.active, flag.updated_at, flag.version = False, now, flag.version + 1
-            report.closed += 1
+    if not leftover:
+        return
+    done = session.execute(update(Flag).where(
+        tuple_(Flag.country_code, Flag.fiscal_year).in_(sorted(leftover)), Flag.active == True,  # noqa: E712
+        Flag.type != "ceiling_exceeded").values(active=False, updated_at=utcnow(), version=Flag.version + 1))
+    report.closed += done.rowcount
 
 
 def sync_flags(session: Session, specs: list[FlagSpec], blocks: set[Block] | None, report: ReconcileReport,
                *, actor: str = "system") -> None:
     """Bring stored flags in line with what reconcile found in these country-years (None: the
-    program-wide ceiling flags)."""
+    program-wide ceiling flags). Works on flags' state only, in bulk, so memory stays flat."""
     existing = _existing(session, blocks)
     now = utcnow()
     new: list[FlagSpec] = []
-    relink: list[tuple[Flag, FlagSpec]] = []
+    relink: list[tuple[int, FlagSpec]] = []
+    changes: list[dict[str, Any]] = []
     wanted = set()
     for spec in specs:
         fingerprint = spec.fingerprint
         wanted.add(fingerprint)
-        flag = existing.get(fingerprint)
-        if flag is None:
+        row = existing.get(fingerprint)
+        if row is None:
             new.append(spec)
             continue
-        if flag.records_hash != spec.records_hash:
-            relink.append((flag, spec))
-        changed = flag.evidence_hash != spec.evidence_hash
-        if changed or not flag.active:
-            if changed and flag.status == "decided":
-                flag.status = "open"
-                report.reopened += 1
-            flag.evidence, flag.evidence_hash, flag.explanation = spec.evidence, spec.evidence_hash, spec.explanation
-            flag.active = True
-            flag.updated_at = now
-            flag.version += 1
-    for fingerprint, flag in existing.items():
-        if flag.active and fingerprint not in wanted:
-            flag.active = False
-            flag.updated_at = now
-            flag.version += 1
-            report.closed += 1
-    session.flush()
+        if row.records_hash != spec.records_hash:
+            relink.append((row.id, spec))
+        changed = row.evidence_hash != spec.evidence_hash
+        if changed or not row.active:
+            reopen = changed and row.status == "decided"
+            report.reopened += reopen
+            changes.append({"b_id": row.id, "status": "open" if reopen else row.status, "evidence": spec.evidence,
+                            "evidence_hash": spec.evidence_hash, "explanation": spec.explanation, "active": True,
+                            "updated_at": now, "version": row.version + 1})
+    closing = [{"b_id": row.id, "version": row.version + 1} for fingerprint, row in existing.items()
+               if row.active and fingerprint not in wanted]
+    report.closed += len(closing)
+    table = Flag.__table__  # type: ignore[attr-defined]  (Core: many rows, one statement each)
+    if changes:
+        session.execute(update(table).where(table.c.id == bindparam("b_id")).values(
+            status=bindparam("status"), evidence=bindparam("evidence"), evidence_hash=bindparam("evidence_hash"),
+            explanation=bindparam("explanation"), active=bindparam("active"), updated_at=bindparam("updated_at"),
+            version=bindparam("version")), changes)
+    if closing:
+        session.execute(update(table).where(table.c.id == bindparam("b_id")).values(
+            active=False, updated_at=now, version=bindparam("version")), closing)
     _relink(session, relink)
     _insert(session, new, now)
     report.opened += len(new)
@@ -118,20 +126,19 @@ def _links(flag_id: int, spec: FlagSpec) -> list[dict[str, Any]]:
              "embassy_row_id": ident if kind == "embassy_row" else None} for kind, ident in spec.records]
 
 
-def _relink(session: Session, relink: list[tuple[Flag, FlagSpec]]) -> None:
+def _relink(session: Session, relink: list[tuple[int, FlagSpec]]) -> None:
     """The same question about rows of a re-uploaded file: point the flag at the new rows."""
     if not relink:
         return
-    from sqlalchemy import delete
-
-    ids = [flag.id for flag, _ in relink]
+    ids = [flag_id for flag_id, _ in relink]
     for start in range(0, len(ids), 5000):
         session.execute(delete(FlagRecord).where(FlagRecord.flag_id.in_(ids[start:start + 5000])))  # type: ignore[attr-defined]
-    links = [link for flag, spec in relink for link in _links(flag.id, spec)]  # type: ignore[arg-type]
-    for flag, spec in relink:
-        flag.records_hash = spec.records_hash
+    table = Flag.__table__  # type: ignore[attr-defined]
+    session.execute(update(table).where(table.c.id == bindparam("b_id")).values(records_hash=bindparam("records_hash")),
+                    [{"b_id": flag_id, "records_hash": spec.records_hash} for flag_id, spec in relink])
+    links = [link for flag_id, spec in relink for link in _links(flag_id, spec)]
     if links:
-        session.execute(insert(FlagRecord), links)
+        session.execute(FlagRecord.__table__.insert(), links)  # type: ignore[attr-defined]
 
 
 def _insert(session: Session, specs: list[FlagSpec], now: Any) -> None:
