@@ -48,7 +48,13 @@ from tracker.models import (
     SubmissionYear,
 )
 from tracker.money import format_money
-from tracker.similarity import amount_similarity, implementer_similarity, title_similarity, title_words
+from tracker.similarity import (
+    GENERIC_WORDS,
+    amount_similarity,
+    implementer_similarity,
+    title_similarity,
+    title_words,
+)
 from tracker.textnorm import normalize_key
 
 TITLE_MATCH_MIN = 0.45
@@ -386,20 +392,29 @@ def _name_words(record: Record) -> set[str]:
     return {w for w in expand_name(normalize_key(names)).split() if w not in _COMMON_NAME_WORDS and len(w) > 2}
 
 
-def _candidates(row: Record, by_implementer: dict[Any, list[Record]], by_name_word: dict[str, list[Record]],
-                by_word: dict[str, list[Record]]) -> Iterable[Record]:
-    """Obligations that could be the row's program: the same implementer, or one whose name shares
-    a telling word (a new implementer spelled two ways); with no implementer, a shared title word.
-    Comparing only these keeps the work per row small however big the country-year grows."""
+def _signature(record: Record) -> set[str]:
+    """Keys for the words that say what a program does (five-letter stems of its telling words;
+    all its words when it has only common ones). Two titles alike enough to be one program share
+    at least one; looking candidates up by them keeps the work per record small however many
+    records a country-year holds."""
+    words = title_words(record.title or "")
+    telling = [w for w in words if w not in GENERIC_WORDS and w[:6] not in _GENERIC_STEMS]
+    return {w[:5] for w in (telling or words)}
+
+
+_GENERIC_STEMS = frozenset(w[:6] for w in GENERIC_WORDS)
+
+
+def _candidates(row: Record, index: _Index) -> Iterable[Record]:
+    """Obligations that could be the row's program: the same implementer (or one whose name shares
+    a telling word: a new implementer spelled two ways), and a title sharing a telling word; with
+    no implementer, any title sharing a telling word."""
     found: dict[int, Record] = {}
-    for record in by_implementer.get(_implementer_key(row), []):
-        found[record.id] = record
-    for word in _name_words(row):
-        for record in by_name_word.get(word, []):
-            found[record.id] = record
-    if not row.implementer:
-        for word in title_words(row.title or ""):
-            for record in by_word.get(word, []):
+    keys = [_implementer_key(row)] if row.implementer else [None]
+    keys += [("name", w) for w in _name_words(row)]
+    for stem in _signature(row):
+        for key in keys:
+            for record in index.get((key, stem), ()):
                 found[record.id] = record
     return found.values()
 
@@ -408,25 +423,26 @@ def _implementer_key(record: Record) -> Any:
     return record.implementer_id or normalize_key(record.implementer or "")
 
 
-def _index(obligations: list[Record]) -> tuple[dict[Any, list[Record]], dict[str, list[Record]], dict[str, list[Record]]]:
-    by_implementer: dict[Any, list[Record]] = defaultdict(list)
-    by_name_word: dict[str, list[Record]] = defaultdict(list)
-    by_word: dict[str, list[Record]] = defaultdict(list)
+_Index = dict[tuple[Any, str], list[Record]]
+
+
+def _index(obligations: list[Record]) -> _Index:
+    """Obligations by (implementer, title stem), (implementer name word, title stem) and (None, stem)."""
+    index: _Index = defaultdict(list)
     for record in obligations:
-        by_implementer[_implementer_key(record)].append(record)
-        for word in _name_words(record):
-            by_name_word[word].append(record)
-        for word in title_words(record.title or ""):
-            by_word[word].append(record)
-    return by_implementer, by_name_word, by_word
+        keys = [_implementer_key(record), None, *(("name", w) for w in _name_words(record))]
+        for stem in _signature(record):
+            for key in keys:
+                index[(key, stem)].append(record)
+    return index
 
 
 def match_block(labels: Labels, rows: list[Record], obligations: list[Record]) -> list[MatchSpec]:
     """Pair each embassy record with at most one obligation, best scores first."""
-    by_implementer, by_name_word, by_word = _index(obligations)
+    index = _index(obligations)
     scored = []
     for row in rows:
-        for obligation in _candidates(row, by_implementer, by_name_word, by_word):
+        for obligation in _candidates(row, index):
             result = compare(labels, row, obligation)
             if result:
                 scored.append((result[0], row.id, obligation.id, row, obligation, result[1]))
@@ -476,23 +492,30 @@ def duplicate_entry_flags(labels: Labels, block: Block, copies: list[list[Record
 
 def duplicate_funding_flags(labels: Labels, block: Block, obligations: list[Record]) -> list[FlagSpec]:
     """Two agencies' records for the same implementer and purpose in one country and year."""
-    by_implementer, _, _ = _index(obligations)
+    buckets: dict[tuple[Any, str], list[Record]] = defaultdict(list)
+    for record in obligations:
+        for stem in _signature(record):
+            buckets[(_implementer_key(record), stem)].append(record)
     flags = []
     seen: set[tuple[int, int]] = set()
-    for group in by_implementer.values():
-        pairs = [(a, b) for i, a in enumerate(group) for b in group[i + 1:]]
-        flags += [f for a, b in pairs if (f := _duplicate_pair(labels, block, a, b, seen))]
+    for group in buckets.values():
+        for i, a in enumerate(group):
+            for b in group[i + 1:]:
+                flag = _duplicate_pair(labels, block, a, b, seen)
+                if flag:
+                    flags.append(flag)
     return flags
 
 
 def _duplicate_pair(labels: Labels, block: Block, a: Record, b: Record, seen: set[tuple[int, int]]) -> FlagSpec | None:
-    if a.agency_id == b.agency_id or (min(a.id, b.id), max(a.id, b.id)) in seen:
+    pair = (min(a.id, b.id), max(a.id, b.id))
+    if a.agency_id == b.agency_id or pair in seen:
         return None
+    seen.add(pair)  # a pair sharing several words is looked at once
     implementer, how = _implementers(a, b)
     title = title_similarity(a.title, b.title)
     if implementer < DUPLICATE_IMPLEMENTER_MIN or title < DUPLICATE_TITLE_MIN:
         return None
-    seen.add((min(a.id, b.id), max(a.id, b.id)))
     first, second = sorted((a, b), key=lambda r: r.id)
     same_amount = first.amount == second.amount
     explanation = (f"{labels.who(first)} and {labels.who(second)} both record {labels.implementer(first)} for "
