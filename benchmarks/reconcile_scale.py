@@ -5,7 +5,9 @@
 
 For each size, obligations are spread over ~190 countries and 10 fiscal years; most
 country-years have an embassy report listing most of their obligations (abbreviated titles,
-aliases, some amounts off), plus programs no agency recorded. Data is written straight into
+some amounts off), plus programs no agency recorded. As in real data, the number of partners
+grows with the data (one per ~400 obligations) and titles say where the work happens, so a
+bigger database means more programs, not the same few repeated. Data is written straight into
 the tables (the import pipeline has its own benchmark); the timed step is `reconcile` of
 everything, in a fresh process. Prints seconds, rows per second, the growth ratio between
 sizes (10x the data must cost at most 12x the time) and peak memory.
@@ -43,7 +45,12 @@ ACTIVITIES = [
     ("Economic empowerment for women at risk of trafficking", "Economic empowerment (women)"),
     ("Strengthening national anti-trafficking task forces", "Task force strengthening"),
 ]
-PLACES = ["district", "province", "border region", "capital", "coastal areas", "northern region", "southern region"]
+SYLLABLES = ["ka", "lo", "mi", "ra", "te", "vo", "su", "ne", "di", "ba", "zo", "ri", "ma", "tu", "le", "go", "pa", "shi"]
+KINDS = ["Foundation", "Relief", "Aid", "Initiative", "Trust", "Society", "Network", "Alliance", "Center", "Fund"]
+
+
+def _word(rng: random.Random) -> str:
+    return "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 3))).capitalize()
 
 
 def build(url: str, size: int, seed: int = 7) -> dict:
@@ -69,6 +76,13 @@ def build(url: str, size: int, seed: int = 7) -> dict:
         offices = [(o.id, o.agency_id) for o in session.exec(select(Office).order_by(Office.id)).scalars()
                    if o.code != "NOT-STATED"]
         implementers = list(session.exec(select(Implementer.id, Implementer.name).order_by(Implementer.id)).all())
+        # Real data grows in partners and programs, not only in rows: one partner per ~400
+        # obligations, and titles naming where the work happens.
+        names = sorted({f"{_word(rng)} {rng.choice(KINDS)}" for _ in range(size // 400)})
+        if names:
+            session.execute(insert(Implementer), [{"name": n} for n in names])
+            implementers = list(session.exec(select(Implementer.id, Implementer.name).order_by(Implementer.id)).all())
+        places = [_word(rng) for _ in range(400)]
         years = list(range(2001, 2011))
         blocks = [(c, y) for c in countries for y in years]
         per_block = max(1, size // len(blocks))
@@ -92,7 +106,8 @@ def build(url: str, size: int, seed: int = 7) -> dict:
                 office, agency = rng.choice(offices)
                 implementer_id, implementer = rng.choice(implementers)
                 title, short = rng.choice(ACTIVITIES)
-                title = f"{title} ({rng.choice(PLACES)})" if rng.random() < 0.5 else title
+                place = rng.choice(places)
+                title, short = f"{title} in {place}", f"{short} ({place})"
                 amount = Decimal(rng.randrange(10, 2000)) * 1000
                 day = date(year - 1, 10, 1) + timedelta(days=rng.randrange(360))
                 obligations.append({"fiscal_year": year, "office_id": office, "country_code": country,

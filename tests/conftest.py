@@ -32,7 +32,7 @@ from tracker.seed import seed_reference
 
 #: A PostgreSQL server URL (any database on it): the database-facing tests then run there.
 POSTGRES_URL = os.environ.get("TRACKER_TEST_DATABASE_URL")
-DB_FIXTURES = {"db_url", "empty_db_url", "app", "session", "client", "runner"}
+DB_FIXTURES = {"db_url", "empty_db_url", "demo_db_url", "app", "session", "client", "runner"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -48,19 +48,42 @@ def pytest_report_header() -> str:
     return f"tracker test database: {backend}"
 
 
+def _load_demo_into(url: str, root: Path) -> None:
+    """The sample scenario (imports/samples) and one user per role, into a migrated database."""
+    from tests.web.conftest import add_role_users
+    from tracker.demo import load_demo
+
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "x", "INSTANCE_PATH": str(root / "demo-instance")})
+    load_demo(app)
+    add_role_users(app)
+    app.extensions["tracker.engine"].dispose()
+
+
 class SqliteDatabases:
-    """Fresh SQLite files, copied from a migrated and seeded template."""
+    """Fresh SQLite files, copied from a migrated and seeded template (or one with the sample
+    scenario loaded, built on first use)."""
 
     backend = "sqlite"
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.template = root / "template.db"
+        self.demo_template: Path | None = None
         engine = make_engine(self.url(self.template))
         migrate.upgrade(engine)
         with session_scope(engine) as session:
             seed_reference(session)
         engine.dispose()
+
+    def create_demo(self) -> str:
+        if self.demo_template is None:
+            path = self.root / "demo-template.db"
+            shutil.copyfile(self.template, path)
+            _load_demo_into(self.url(path), self.root)
+            self.demo_template = path
+        path = self.root / f"{uuid.uuid4().hex}.db"
+        shutil.copyfile(self.demo_template, path)
+        return self.url(path)
 
     @staticmethod
     def url(path: Path) -> str:
@@ -107,17 +130,29 @@ class PostgresDatabases:
     def url(self, name: str) -> str:
         return self.server.set(database=name).render_as_string(hide_password=False)
 
-    def create(self, *, empty: bool) -> str:
+    def create(self, *, empty: bool, template: str | None = None) -> str:
         name = f"{self.prefix}_{next(self._counter)}"
-        template = self.template if not empty else "template0"
+        template = template or (self.template if not empty else "template0")
         self._execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
         return self.url(name)
+
+    def create_demo(self) -> str:
+        demo = f"{self.prefix}_demo"
+        if not getattr(self, "_demo_built", False):
+            self._execute(f'DROP DATABASE IF EXISTS "{demo}"')
+            self._execute(f'CREATE DATABASE "{demo}" TEMPLATE "{self.template}"')
+            import tempfile
+
+            _load_demo_into(self.url(demo), Path(tempfile.mkdtemp()))
+            self._demo_built = True
+        return self.create(empty=False, template=demo)
 
     def drop(self, url: str) -> None:
         self._execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
 
     def close(self) -> None:
         self._execute(f'DROP DATABASE IF EXISTS "{self.template}" WITH (FORCE)')
+        self._execute(f'DROP DATABASE IF EXISTS "{self.prefix}_demo" WITH (FORCE)')
         self.admin.dispose()
 
 
@@ -133,6 +168,14 @@ def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SqliteDataba
 def db_url(databases: SqliteDatabases | PostgresDatabases) -> Iterator[str]:
     """URL of a fresh database at the latest schema, with reference data."""
     url = databases.create(empty=False)
+    yield url
+    databases.drop(url)
+
+
+@pytest.fixture
+def demo_db_url(databases: SqliteDatabases | PostgresDatabases) -> Iterator[str]:
+    """URL of a fresh database holding the sample scenario and one user per role."""
+    url = databases.create_demo()
     yield url
     databases.drop(url)
 

@@ -66,7 +66,7 @@ def test_serve_sets_up_a_new_database_and_the_printed_password_signs_in(server) 
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', login)[1]
     form = urllib.parse.urlencode({"username": "admin", "password": password, "csrf_token": token}).encode()
     home = opener.open(f"{base}/login?next=/", data=form)
-    assert home.status == 200 and home.url == f"{base}/"
+    assert home.status == 200 and home.url == f"{base}/dashboard"
     page = home.read().decode()
-    assert "What the tracker holds" in page and "First administrator" in page
+    assert "Anti-trafficking obligations" in page and "First administrator" in page
     assert opener.open(f"{base}/static/tracker.css").status == 200

@@ -238,14 +238,19 @@ def prepare_database(app: Flask) -> list[str]:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--threads", default=8, show_default=True, type=int, help="Worker threads.")
+@click.option("--demo", is_flag=True, help="Load the sample scenario in imports/samples (and demo accounts) first.")
 @with_appcontext
-def serve_command(host: str, port: int, threads: int) -> None:
+def serve_command(host: str, port: int, threads: int, demo: bool) -> None:
     """Serve the web app (waitress); on a new database, set it up first."""
     from waitress import create_server
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     for line in prepare_database(app):
         click.echo(line)
+    if demo:
+        from tracker.demo import load_demo
+
+        click.echo(load_demo(app))
     server = create_server(app, host=host, port=port, threads=threads, ident="tracker")  # listens now
     click.echo(f"database: {_safe_url(app.config['DATABASE_URL'])}")
     click.echo(f"tracker is running at http://{host}:{port}/  (Ctrl+C stops it)")

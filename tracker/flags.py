@@ -261,3 +261,73 @@ def _records_of(session: Session, flag_ids: Iterable[int]) -> dict[int, list[dic
 def flag_history(session: Session, flag_id: int) -> list[FlagDecision]:
     """Every decision taken on a flag, oldest first."""
     return list(session.scalars(select(FlagDecision).where(FlagDecision.flag_id == flag_id).order_by(FlagDecision.id)))
+
+
+@dataclass
+class QueueQuery:
+    """The review queue's filters, sort and page."""
+
+    types: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ("open",)
+    fiscal_years: tuple[int, ...] = ()
+    countries: tuple[str, ...] = ()
+    agencies: tuple[str, ...] = ()
+    programs: tuple[str, ...] = ()
+    page: int = 1
+    per_page: int = 50
+
+
+def review_queue(session: Session, q: QueueQuery, allowed: frozenset[str] | None) -> tuple[list[Flag], int]:
+    """Active flags for the queue, newest first, with the total count."""
+    from sqlalchemy import exists, func
+
+    from tracker.models import Agency, Office, Program
+
+    query = select(Flag).where(Flag.active == True)  # noqa: E712
+    if allowed is not None:
+        query = query.where(Flag.country_code.in_(sorted(allowed)))  # type: ignore[union-attr]
+    if q.types:
+        query = query.where(Flag.type.in_(q.types))  # type: ignore[attr-defined]
+    if q.statuses:
+        query = query.where(Flag.status.in_(q.statuses))  # type: ignore[attr-defined]
+    if q.fiscal_years:
+        query = query.where(Flag.fiscal_year.in_(q.fiscal_years))  # type: ignore[union-attr]
+    if q.countries:
+        query = query.where(Flag.country_code.in_(q.countries))  # type: ignore[union-attr]
+    if q.agencies:
+        by_obligation = exists().where(FlagRecord.flag_id == Flag.id, FlagRecord.obligation_id == Obligation.id,
+                                       Obligation.office_id == Office.id, Office.agency_id == Agency.id,
+                                       Agency.code.in_(q.agencies))
+        by_row = exists().where(FlagRecord.flag_id == Flag.id, FlagRecord.embassy_row_id == EmbassyReportRow.id,
+                                EmbassyReportRow.agency_id == Agency.id, Agency.code.in_(q.agencies))
+        query = query.where(by_obligation | by_row)
+    if q.programs:
+        query = query.where(exists().where(FlagRecord.flag_id == Flag.id, FlagRecord.obligation_id == Obligation.id,
+                                           Obligation.program_id == Program.id, Program.code.in_(q.programs))
+                            | Flag.program_id.in_(select(Program.id).where(Program.code.in_(q.programs))))  # type: ignore[union-attr]
+    total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    flags = list(session.scalars(query.order_by(Flag.id.desc()).offset((q.page - 1) * q.per_page).limit(q.per_page)))  # type: ignore[union-attr]
+    return flags, total
+
+
+def flag_records(session: Session, flag_id: int) -> list[dict[str, Any]]:
+    """The records a flag involves, with everything a reviewer compares side by side."""
+    from tracker.models import Agency, Office
+
+    found = []
+    for link in session.scalars(select(FlagRecord).where(FlagRecord.flag_id == flag_id)):
+        model = Obligation if link.obligation_id else EmbassyReportRow
+        record = session.get(model, link.obligation_id or link.embassy_row_id)
+        submission = session.get(Submission, record.submission_id) if record.submission_id else None
+        uploader = session.get(User, submission.uploaded_by_id) if submission and submission.uploaded_by_id else None
+        office = session.get(Office, record.office_id) if record.office_id else None
+        agency = session.get(Agency, office.agency_id if office else getattr(record, "agency_id", None) or 0)
+        found.append({
+            "kind": "obligation" if link.obligation_id else "embassy_row", "record": record,
+            "funder": f"{agency.code if agency else '?'}" + (f"/{office.code}" if office and office.code != "NOT-STATED" else ""),
+            "file": submission.filename if submission else None, "sheet": record.source_sheet, "row": record.source_row,
+            "uploader": uploader.username if uploader else None,
+            "uploaded_at": submission.uploaded_at if submission else None,
+        })
+    found.sort(key=lambda r: (r["kind"] != "obligation", r["record"].id))
+    return found

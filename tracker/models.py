@@ -281,6 +281,32 @@ class Submission(SQLModel, table=True):
     notes: Any = _json()
 
 
+class UploadJob(SQLModel, table=True):
+    """A file uploaded through the web, checked (preview) and then committed in the background."""
+
+    __tablename__ = "upload_job"
+    __table_args__ = (
+        _one_of("state", ("queued", "running", "done", "failed"), "state"),
+        _one_of("phase", ("preview", "commit"), "phase"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    filename: str = Field(max_length=255)  # as the uploader named it, for display only
+    stored_path: str = Field(max_length=500)  # under a generated name, never the client's path
+    source_kind: str = Field(max_length=10)
+    country_code: str | None = Field(default=None, foreign_key="country.code", max_length=8)
+    agency: str | None = Field(default=None, max_length=60)
+    fiscal_years: Any = _json()
+    phase: str = Field(default="preview", max_length=10)
+    state: str = Field(default="queued", max_length=10)
+    message: str | None = _text()
+    result: Any = _json()
+    preview: Any = _json()
+    submission_id: int | None = Field(default=None, foreign_key="submission.id")
+    created_at: datetime = _timestamp(now=True)
+    updated_at: datetime = _timestamp(now=True)
+
+
 class SubmissionYear(SQLModel, table=True):
     """A fiscal year a submission covers: for an embassy report, a year the post has reported on
     (a covered year with no rows means the post knows of nothing that year)."""

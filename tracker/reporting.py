@@ -33,24 +33,6 @@ COUNTED_STATUSES = ("obligated", "de-obligated")
 #: What totals can be grouped by.
 GROUPINGS = ("fiscal_year", "agency", "office", "country", "region", "program", "implementer", "status")
 
-_COUNTED = {
-    "agencies": Agency,
-    "offices": Office,
-    "countries and places": Country,
-    "implementers": Implementer,
-    "programs": Program,
-    "obligations": Obligation,
-    "embassy report rows": EmbassyReportRow,
-    "submissions": Submission,
-    "flags": Flag,
-}
-
-
-def reference_counts(session: Session) -> dict[str, int]:
-    """How many rows each main table holds, by a name people read."""
-    return {name: session.exec(select(func.count()).select_from(model)).one() for name, model in _COUNTED.items()}
-
-
 @dataclass
 class RecordFilters:
     """Which records a list or total covers (empty: all)."""
@@ -141,13 +123,16 @@ def _filtered(query: Any, filters: RecordFilters | None, model: Any) -> Any:
     return query
 
 
-def list_obligations(session: Session, filters: RecordFilters | None = None) -> list[dict[str, Any]]:
+def list_obligations(session: Session, filters: RecordFilters | None = None, *, limit: int | None = None,
+                     offset: int = 0) -> list[dict[str, Any]]:
     """Current obligations with their provenance, in fiscal year, country, id order."""
     query = _obligation_query(
         select(Obligation, Agency.code, Office.code, Country.kind, Country.region, Program.code, Implementer.name,
                Submission.filename), filters)
     query = query.outerjoin(Submission, Submission.id == Obligation.submission_id).order_by(
-        Obligation.fiscal_year, Obligation.country_code, Obligation.id)
+        Obligation.fiscal_year, Obligation.country_code, Obligation.id).offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
     rows = []
     for record, agency, office, kind, region, program, implementer, filename in session.exec(query).all():
         country, region = place_columns(record.country_code, kind, region)
@@ -163,7 +148,8 @@ def list_obligations(session: Session, filters: RecordFilters | None = None) -> 
     return rows
 
 
-def list_reports(session: Session, filters: RecordFilters | None = None) -> list[dict[str, Any]]:
+def list_reports(session: Session, filters: RecordFilters | None = None, *, limit: int | None = None,
+                 offset: int = 0) -> list[dict[str, Any]]:
     """Current embassy report rows with their provenance."""
     office = aliased(Office)
     query = (select(EmbassyReportRow, Agency.code, office.code, Country.kind, Country.region, Implementer.name,
@@ -176,7 +162,9 @@ def list_reports(session: Session, filters: RecordFilters | None = None) -> list
              .outerjoin(Implementer, Implementer.id == EmbassyReportRow.implementer_id)
              .where(EmbassyReportRow.current == True))  # noqa: E712
     query = _filtered(query, filters, EmbassyReportRow).order_by(
-        EmbassyReportRow.country_code, EmbassyReportRow.fiscal_year, EmbassyReportRow.id)
+        EmbassyReportRow.country_code, EmbassyReportRow.fiscal_year, EmbassyReportRow.id).offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
     rows = []
     for record, agency, office_code, kind, region, implementer, filename in session.exec(query).all():
         country, region = place_columns(record.country_code, kind, region)
@@ -189,3 +177,145 @@ def list_reports(session: Session, filters: RecordFilters | None = None) -> list
             "amount": record.amount, "file": filename, "sheet": record.source_sheet, "row": record.source_row,
         })
     return rows
+
+
+def flag_counts(session: Session, countries: list[str] | None = None) -> list[dict[str, Any]]:
+    """Active flags by type and status (within some countries, when given)."""
+    query = select(Flag.type, Flag.status, func.count()).where(Flag.active == True)  # noqa: E712
+    if countries is not None:
+        query = query.where(Flag.country_code.in_(countries))  # type: ignore[union-attr]
+    query = query.group_by(Flag.type, Flag.status).order_by(Flag.type, Flag.status)
+    return [{"type": t, "status": s, "count": n} for t, s, n in session.exec(query).all()]
+
+
+def coverage_by_post(session: Session, countries: list[str] | None = None) -> dict[str, list[int]]:
+    """The fiscal years each post's current report covers."""
+    from tracker.reconcile import covered_blocks
+
+    found: dict[str, list[int]] = {}
+    for country, year in sorted(covered_blocks(session)):
+        if countries is None or country in countries:
+            found.setdefault(country, []).append(year)
+    return found
+
+
+def program_ledger(session: Session, program_code: str) -> tuple[Program | None, list[dict[str, Any]]]:
+    """A program and its obligations by hub (country) and fiscal year."""
+    program = session.exec(select(Program).where(Program.code == program_code)).first()
+    if program is None:
+        return None, []
+    return program, totals(session, ["fiscal_year", "country"], RecordFilters(programs=[program_code]))
+
+
+def country_names(session: Session) -> dict[str, str]:
+    """Every country's and place's display name by code."""
+    return dict(session.exec(select(Country.code, Country.name)).all())
+
+
+@dataclass
+class BrowseQuery:
+    """What the obligations browser shows: filters from the query string, sort and page."""
+
+    fiscal_years: list[int] = field(default_factory=list)
+    agencies: list[str] = field(default_factory=list)
+    offices: list[int] = field(default_factory=list)
+    countries: list[str] = field(default_factory=list)
+    programs: list[str] = field(default_factory=list)
+    implementers: list[int] = field(default_factory=list)
+    flag_status: str | None = None  # "open", "any", "none"
+    search: str | None = None
+    sort: str = "-fiscal_year"
+    page: int = 1
+    per_page: int = 50
+
+    def describe(self, names: dict[str, str]) -> str:
+        """The filters in words: "FY2006, DOS, in Indonesia, with open flags"."""
+        parts = [", ".join(f"FY{y}" for y in self.fiscal_years), ", ".join(self.agencies),
+                 ("in " + ", ".join(names.get(c, c) for c in self.countries)) if self.countries else "",
+                 ("program " + ", ".join(self.programs)) if self.programs else "",
+                 {"open": "with open flags", "any": "with flags", "none": "without open flags"}.get(self.flag_status or "", ""),
+                 f'matching "{self.search}"' if self.search else ""]
+        text = "; ".join(p for p in parts if p)
+        return f"Obligations {text}" if text else "All obligations"
+
+
+_SORTS = {"fiscal_year": Obligation.fiscal_year, "amount": Obligation.amount, "country": Obligation.country_code,
+          "agency": Agency.code, "implementer": Obligation.implementer_name, "id": Obligation.id}
+
+
+def _browse_where(query: Any, q: BrowseQuery, allowed: frozenset[str] | None) -> Any:
+    from sqlalchemy import exists, or_
+
+    from tracker.models import FlagRecord
+
+    query = query.where(Obligation.current == True)  # noqa: E712
+    if allowed is not None:
+        query = query.where(Obligation.country_code.in_(sorted(allowed)))
+    if q.fiscal_years:
+        query = query.where(Obligation.fiscal_year.in_(q.fiscal_years))
+    if q.agencies:
+        query = query.where(Agency.code.in_(q.agencies))
+    if q.offices:
+        query = query.where(Obligation.office_id.in_(q.offices))
+    if q.countries:
+        query = query.where(Obligation.country_code.in_(q.countries))
+    if q.programs:
+        query = query.where(Program.code.in_(q.programs))
+    if q.implementers:
+        query = query.where(Obligation.implementer_id.in_(q.implementers))
+    if q.search:
+        like = f"%{q.search.lower()}%"
+        query = query.where(or_(func.lower(Obligation.title).like(like), func.lower(Obligation.implementer_name).like(like),
+                                func.lower(Obligation.award_number).like(like)))
+    if q.flag_status:
+        flagged = exists().where(FlagRecord.obligation_id == Obligation.id, FlagRecord.flag_id == Flag.id,
+                                 Flag.active == True)  # noqa: E712
+        if q.flag_status == "open":
+            flagged = flagged.where(Flag.status == "open")
+        query = query.where(~flagged if q.flag_status == "none" else flagged)
+    return query
+
+
+def browse_obligations(session: Session, q: BrowseQuery, allowed: frozenset[str] | None) -> dict[str, Any]:
+    """One page of obligations, the total count, and facet counts for the current filters."""
+    base = (select(Obligation, Agency.code, Office.code, Country.name, Program.code, Implementer.name)
+            .select_from(Obligation).join(Office, Office.id == Obligation.office_id)
+            .join(Agency, Agency.id == Office.agency_id).join(Country, Country.code == Obligation.country_code)
+            .outerjoin(Program, Program.id == Obligation.program_id)
+            .outerjoin(Implementer, Implementer.id == Obligation.implementer_id))
+    query = _browse_where(base, q, allowed)
+    column = _SORTS.get(q.sort.lstrip("-"), Obligation.fiscal_year)
+    order = [column.desc() if q.sort.startswith("-") else column.asc(), Obligation.id.desc()]  # type: ignore[union-attr]
+    rows = session.exec(query.order_by(*order).offset((q.page - 1) * q.per_page).limit(q.per_page)).all()
+    counted = _browse_where(select(func.count(), func.coalesce(func.sum(Obligation.amount), 0))
+                            .select_from(Obligation).join(Office, Office.id == Obligation.office_id)
+                            .join(Agency, Agency.id == Office.agency_id)
+                            .outerjoin(Program, Program.id == Obligation.program_id), q, allowed)
+    total, amount = session.exec(counted).one()
+    return {"rows": [{"obligation": o, "agency": a, "office": _office_label(a, oc), "country_name": cn,
+                      "program": p, "implementer": i or o.implementer_name} for o, a, oc, cn, p, i in rows],
+            "total": total, "amount": Decimal(amount) if not isinstance(amount, Decimal) else amount,
+            "facets": _facets(session, q, allowed)}
+
+
+def _facets(session: Session, q: BrowseQuery, allowed: frozenset[str] | None) -> dict[str, list[tuple[Any, str, int]]]:
+    """For each facet, (value, label, count) under the other filters."""
+    def counts(column: Any, label: Any, drop: str, limit: int | None = None) -> list[tuple[Any, str, int]]:
+        narrowed = BrowseQuery(**{**q.__dict__, drop: [] if drop != "flag_status" else None})
+        query = (select(column, label, func.count()).select_from(Obligation)
+                 .join(Office, Office.id == Obligation.office_id).join(Agency, Agency.id == Office.agency_id)
+                 .outerjoin(Program, Program.id == Obligation.program_id)
+                 .outerjoin(Implementer, Implementer.id == Obligation.implementer_id)
+                 .join(Country, Country.code == Obligation.country_code))
+        query = _browse_where(query, narrowed, allowed).group_by(column, label).order_by(func.count().desc())
+        if limit:
+            query = query.limit(limit)
+        return [(value, str(text), n) for value, text, n in session.exec(query).all() if value is not None]
+
+    return {
+        "fiscal_years": sorted(counts(Obligation.fiscal_year, Obligation.fiscal_year, "fiscal_years"), reverse=True),
+        "agencies": counts(Agency.code, Agency.code, "agencies"),
+        "countries": counts(Obligation.country_code, Country.name, "countries", 25),
+        "programs": counts(Program.code, Program.name, "programs"),
+        "implementers": counts(Obligation.implementer_id, Implementer.name, "implementers", 15),
+    }
