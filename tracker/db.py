@@ -39,6 +39,9 @@ def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:
         if not in_memory:
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = NORMAL")
+            # A page cache sized for a million-row database (64 MB), and sorts in memory.
+            cursor.execute("PRAGMA cache_size = -65536")
+            cursor.execute("PRAGMA temp_store = MEMORY")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -426,11 +426,23 @@ def _implementer_key(record: Record) -> Any:
 _Index = dict[tuple[Any, str], list[Record]]
 
 
+#: A word of implementer names shared by more implementers than this in a country-year says
+#: nothing about which one it is ("Relief", "Aid"): it is not used to find candidates.
+MAX_NAME_WORD_SHARE = 3
+
+
 def _index(obligations: list[Record]) -> _Index:
-    """Obligations by (implementer, title stem), (implementer name word, title stem) and (None, stem)."""
+    """Obligations by (implementer, title stem), (telling implementer name word, title stem) and
+    (None, stem)."""
     index: _Index = defaultdict(list)
+    sharing: dict[str, set[Any]] = defaultdict(set)
+    words = {id(r): _name_words(r) for r in obligations}
     for record in obligations:
-        keys = [_implementer_key(record), None, *(("name", w) for w in _name_words(record))]
+        for word in words[id(record)]:
+            sharing[word].add(_implementer_key(record))
+    for record in obligations:
+        telling = (w for w in words[id(record)] if len(sharing[w]) <= MAX_NAME_WORD_SHARE)
+        keys = [_implementer_key(record), None, *(("name", w) for w in telling)]
         for stem in _signature(record):
             for key in keys:
                 index[(key, stem)].append(record)
