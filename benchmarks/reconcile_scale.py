@@ -169,7 +169,7 @@ def _child(step: str, *args: str) -> dict:
 
 def _databases(options: argparse.Namespace, size: int) -> list[tuple[str, str]]:
     folder = tempfile.mkdtemp(prefix="tracker-reconcile-")
-    found = [("SQLite", f"sqlite:///{os.path.join(folder, f'r{size}.db')}")]
+    found = [] if options.postgres_only else [("SQLite", f"sqlite:///{os.path.join(folder, f'r{size}.db')}")]
     if options.postgres and not options.sqlite_only:
         from sqlalchemy import create_engine, text
         from sqlalchemy.engine import make_url
@@ -190,6 +190,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--sqlite-only", action="store_true")
+    parser.add_argument("--postgres-only", action="store_true")
     parser.add_argument("--step", help=argparse.SUPPRESS)
     parser.add_argument("args", nargs="*", help=argparse.SUPPRESS)
     options = parser.parse_args()

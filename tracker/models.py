@@ -338,6 +338,8 @@ class Obligation(SQLModel, table=True):
         CheckConstraint(f"area IS NULL OR area IN ({', '.join(repr(a) for a in AREAS)})", name="area"),
         # Covering index for totals by fiscal year, office (and so agency) and country.
         Index("ix_obligation_totals", "current", "fiscal_year", "office_id", "country_code", "status", "amount"),
+        # Reconcile reads one country-year at a time.
+        Index("ix_obligation_block", "country_code", "fiscal_year"),
     )
     id: int | None = Field(default=None, primary_key=True)
     fiscal_year: int = Field(index=True)
@@ -364,6 +366,22 @@ class Obligation(SQLModel, table=True):
     created_at: datetime = _timestamp(now=True)
     updated_at: datetime = _timestamp(now=True)
     version: int = Field(default=1)
+
+
+class ObligationTotal(SQLModel, table=True):
+    """Current obligations summed by fiscal year, office, country, program and status: the
+    summary dashboards and totals read, kept up to date in the same transaction as every change."""
+
+    __tablename__ = "obligation_total"
+    __table_args__ = (Index("ix_obligation_total_block", "country_code", "fiscal_year"),)
+    id: int | None = Field(default=None, primary_key=True)
+    fiscal_year: int
+    office_id: int = Field(foreign_key="office.id")
+    country_code: str = Field(foreign_key="country.code", max_length=8)
+    program_id: int | None = Field(default=None, foreign_key="program.id")
+    status: str = Field(max_length=12)
+    records: int
+    amount: Decimal = _money(nullable=False)
 
 
 class EmbassyReportRow(SQLModel, table=True):

@@ -1,7 +1,7 @@
 """Reconcile: match embassy report rows to agency obligations and work out the flags.
 
 Work is blocked by country and fiscal year, so its cost grows with the data, not its square:
-records are streamed from the database ordered by (country, fiscal year), one block at a time.
+each country-year's records are read on their own (an index serves it), one block at a time.
 Within a block, rows that are exact copies of each other from one source are one record (a
 ``duplicate_entry`` group) for matching and for every other flag; a flag on such a record names
 every row of the group.
@@ -28,7 +28,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from itertools import groupby
 from typing import Any
 
 from sqlalchemy import delete, func, select, tuple_, update
@@ -204,18 +203,17 @@ class Labels:
 # --- loading ------------------------------------------------------------------------------
 
 
-def _bytewise(session: Session, column: Any) -> Any:
-    """Order text by code point on every database, as Python compares it (blocks are merged in Python)."""
-    return column.collate("C") if session.get_bind().dialect.name == "postgresql" else column
-
-
 def _in_blocks(columns: tuple[Any, Any], blocks: set[Block] | None) -> Any:
     if blocks is None:
         return True
     return tuple_(*columns).in_(sorted(blocks))
 
 
-def _obligations(session: Session, labels: Labels, blocks: set[Block] | None) -> Iterator[Record]:
+def _in_block(columns: tuple[Any, Any], block: Block) -> Any:
+    return (columns[0] == block[0]) & (columns[1] == block[1])
+
+
+def _obligations(session: Session, labels: Labels, block: Block) -> Iterator[Record]:
     query = (select(Obligation.id, Obligation.country_code, Obligation.fiscal_year, Obligation.office_id,
                     Obligation.implementer_id, Obligation.implementer_name, Obligation.title, Obligation.amount,
                     Obligation.obligation_date, Obligation.status, Obligation.program_id, Obligation.award_number,
@@ -223,10 +221,10 @@ def _obligations(session: Session, labels: Labels, blocks: set[Block] | None) ->
                     Obligation.source_row)
              .outerjoin(Submission, Submission.id == Obligation.submission_id)
              .where(Obligation.current == True, Obligation.status == "obligated")  # noqa: E712
-             .where(_in_blocks((Obligation.country_code, Obligation.fiscal_year), blocks))
-             .order_by(_bytewise(session, Obligation.country_code), Obligation.fiscal_year, Obligation.id))
+             .where(_in_block((Obligation.country_code, Obligation.fiscal_year), block))
+             .order_by(Obligation.id))
     for (ident, country, fy, office, impl_id, impl, title, amount, day, status, program, award, _sub, scope, filename,
-         sheet, row) in session.execute(query.execution_options(yield_per=5000)):
+         sheet, row) in session.execute(query):
         agency = labels.offices[office][0] if office in labels.offices else None
         scope = scope or f"manual:{office}"
         key = (scope, fy, country, office, impl_id or normalize_key(impl or ""), normalize_key(title or ""), amount,
@@ -245,7 +243,7 @@ def _agency_id(labels: Labels, code: str | None) -> int | None:
     return None
 
 
-def _report_rows(session: Session, blocks: set[Block] | None) -> Iterator[Record]:
+def _report_rows(session: Session, block: Block) -> Iterator[Record]:
     query = (select(EmbassyReportRow.id, EmbassyReportRow.country_code, EmbassyReportRow.fiscal_year,
                     EmbassyReportRow.agency_id, EmbassyReportRow.office_id, EmbassyReportRow.implementer_id,
                     EmbassyReportRow.implementer_name, EmbassyReportRow.title, EmbassyReportRow.amount,
@@ -253,11 +251,10 @@ def _report_rows(session: Session, blocks: set[Block] | None) -> Iterator[Record
                     EmbassyReportRow.source_sheet, EmbassyReportRow.source_row)
              .join(Submission, Submission.id == EmbassyReportRow.submission_id)
              .where(EmbassyReportRow.current == True)  # noqa: E712
-             .where(_in_blocks((EmbassyReportRow.country_code, EmbassyReportRow.fiscal_year), blocks))
-             .order_by(_bytewise(session, EmbassyReportRow.country_code), EmbassyReportRow.fiscal_year,
-                       EmbassyReportRow.id))
+             .where(_in_block((EmbassyReportRow.country_code, EmbassyReportRow.fiscal_year), block))
+             .order_by(EmbassyReportRow.id))
     for (ident, country, fy, agency, office, impl_id, impl, title, amount, day, scope, filename, sheet,
-         row) in session.execute(query.execution_options(yield_per=5000)):
+         row) in session.execute(query):
         key = (scope, fy, country, agency, office, impl_id or normalize_key(impl or ""), normalize_key(title or ""),
                amount)
         yield Record("embassy_row", ident, country, fy, agency, office, impl_id, impl, title, amount, day, scope,
@@ -274,25 +271,14 @@ def covered_blocks(session: Session, blocks: set[Block] | None = None) -> set[Bl
     return {(c, y) for c, y in session.execute(query)}
 
 
-def _by_block(records: Iterable[Record]) -> Iterator[tuple[Block, list[Record]]]:
-    for block, group in groupby(records, key=lambda r: (r.country, r.fiscal_year)):
-        yield block, list(group)
-
-
-def _merge_blocks(left: Iterator[tuple[Block, list[Record]]], right: Iterator[tuple[Block, list[Record]]]
-                  ) -> Iterator[tuple[Block, list[Record], list[Record]]]:
-    """Walk two block streams ordered alike, pairing their blocks."""
-    a, b = next(left, None), next(right, None)
-    while a or b:
-        if b is None or (a is not None and a[0] < b[0]):
-            yield a[0], a[1], []  # type: ignore[index]
-            a = next(left, None)
-        elif a is None or b[0] < a[0]:
-            yield b[0], [], b[1]
-            b = next(right, None)
-        else:
-            yield a[0], a[1], b[1]
-            a, b = next(left, None), next(right, None)
+def blocks_with_records(session: Session, blocks: set[Block] | None) -> list[Block]:
+    """The country-years holding current obligations or report rows (within ``blocks``), sorted."""
+    found: set[Block] = set()
+    for model in (Obligation, EmbassyReportRow):
+        query = (select(model.country_code, model.fiscal_year).where(model.current == True)  # noqa: E712
+                 .where(_in_blocks((model.country_code, model.fiscal_year), blocks)).distinct())
+        found |= {(c, y) for c, y in session.execute(query)}
+    return sorted(found)
 
 
 # --- one block ----------------------------------------------------------------------------
@@ -664,8 +650,9 @@ def reconcile(session: Session, blocks: set[Block] | None = None, *, actor: str 
     specs: list[FlagSpec] = []
     chunk: set[Block] = set()
     visited: set[Block] = set()
-    for block, obligations, rows in _merge_blocks(_by_block(_obligations(session, labels, blocks)),
-                                                  _by_block(_report_rows(session, blocks))):
+    for block in blocks_with_records(session, blocks):
+        obligations = list(_obligations(session, labels, block))
+        rows = list(_report_rows(session, block))
         report.blocks += 1
         visited.add(block)
         chunk.add(block)

@@ -15,6 +15,7 @@ from tracker.fiscal import FiscalYearError, parse_fiscal_year
 from tracker.implementers import ImplementerResolver
 from tracker.models import AREAS, OBLIGATION_STATUSES, Implementer, ImplementerAlias, Obligation, Office, utcnow
 from tracker.money import MoneyError, parse_money
+from tracker.summary import refresh_totals
 from tracker.textnorm import clean_text, normalize_key
 
 
@@ -106,6 +107,7 @@ def create_obligation(session: Session, data: ObligationIn, *, user_id: int | No
     obligation = Obligation(**_clean(session, data), created_by_id=user_id)
     session.add(obligation)
     session.flush()
+    refresh_totals(session, {(obligation.country_code, obligation.fiscal_year)})
     record_event(session, action="obligation.create", actor=actor, user_id=user_id, entity_type="obligation",
                  entity_id=obligation.id, summary=f"created obligation {obligation.id}", after=_snapshot(obligation))
     return obligation
@@ -117,11 +119,14 @@ def update_obligation(session: Session, obligation: Obligation, data: Obligation
     if obligation.version != expected_version:
         raise StaleRecord(f"obligation {obligation.id} was changed by someone else since you opened it; reload it")
     before = _snapshot(obligation)
+    blocks = {(obligation.country_code, obligation.fiscal_year)}
     for name, value in _clean(session, data).items():
         setattr(obligation, name, value)
     obligation.version += 1
     obligation.updated_at = utcnow()
     session.add(obligation)
+    session.flush()
+    refresh_totals(session, blocks | {(obligation.country_code, obligation.fiscal_year)})
     after = _snapshot(obligation)
     changed = {k: v for k, v in after.items() if before.get(k) != v}
     record_event(session, action="obligation.update", actor=actor, user_id=user_id, entity_type="obligation",

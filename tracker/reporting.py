@@ -23,6 +23,7 @@ from tracker.models import (
     Flag,
     Implementer,
     Obligation,
+    ObligationTotal,
     Office,
     Program,
     Submission,
@@ -57,28 +58,35 @@ def _region_of(country: type[Country] | Any) -> Any:
     return func.coalesce(country.region, country.code)
 
 
-def totals(session: Session, by: list[str], filters: RecordFilters | None = None) -> list[dict[str, Any]]:
-    """Sums of current obligations grouped by the given fields, sorted by them."""
+def totals(session: Session, by: list[str], filters: RecordFilters | None = None, *,
+           source: str = "summary") -> list[dict[str, Any]]:
+    """Sums of current obligations grouped by the given fields, sorted by them.
+
+    :param source: "summary" reads the obligation_total table (fast at any size); "records" sums
+        the obligations themselves (what the summary must always equal). Grouping by implementer
+        always reads the records.
+    """
     unknown = [b for b in by if b not in GROUPINGS]
     if unknown:
         raise ValueError(f"cannot group by {', '.join(unknown)}; choose from {', '.join(GROUPINGS)}")
+    model: Any = Obligation if source == "records" or "implementer" in by else ObligationTotal
     columns: dict[str, Any] = {
-        "fiscal_year": Obligation.fiscal_year,
+        "fiscal_year": model.fiscal_year,
         "agency": Agency.code,
         "office": Office.code,
         "country": Country.code,
         "region": _region_of(Country),
         "program": Program.code,
         "implementer": Implementer.name,
-        "status": Obligation.status,
+        "status": model.status,
     }
     chosen = [columns[b] for b in by]
     if "office" in by and "agency" not in by:
         chosen.append(Agency.code)
     if "country" in by:
         chosen += [Country.kind, _region_of(Country)]
-    query = _obligation_query(select(*chosen, func.sum(Obligation.amount)), filters)
-    query = query.where(Obligation.status.in_(COUNTED_STATUSES)).group_by(*chosen).order_by(*chosen)  # type: ignore[attr-defined]
+    query = _records_query(select(*chosen, func.sum(model.amount)), filters, model)
+    query = query.where(model.status.in_(COUNTED_STATUSES)).group_by(*chosen).order_by(*chosen)
     rows = []
     for values in session.exec(query).all():
         row: dict[str, Any] = dict(zip(by, values[: len(by)]))
@@ -94,19 +102,25 @@ def totals(session: Session, by: list[str], filters: RecordFilters | None = None
     return rows
 
 
+def _records_query(query: Any, filters: RecordFilters | None, model: Any) -> Any:
+    """Join what totals and lists need; current records only."""
+    query = (query.select_from(model)
+             .join(Office, Office.id == model.office_id)
+             .join(Agency, Agency.id == Office.agency_id)
+             .join(Country, Country.code == model.country_code)
+             .outerjoin(Program, Program.id == model.program_id))
+    if model is Obligation:
+        query = (query.outerjoin(Implementer, Implementer.id == Obligation.implementer_id)
+                 .where(Obligation.current == True))  # noqa: E712
+    return _filtered(query, filters, model)
+
+
 def _office_label(agency: str, office: str) -> str:
     return agency if office == "NOT-STATED" else f"{agency}/{office}"
 
 
 def _obligation_query(query: Any, filters: RecordFilters | None) -> Any:
-    query = (query.select_from(Obligation)
-             .join(Office, Office.id == Obligation.office_id)
-             .join(Agency, Agency.id == Office.agency_id)
-             .join(Country, Country.code == Obligation.country_code)
-             .outerjoin(Program, Program.id == Obligation.program_id)
-             .outerjoin(Implementer, Implementer.id == Obligation.implementer_id)
-             .where(Obligation.current == True))  # noqa: E712
-    return _filtered(query, filters, Obligation)
+    return _records_query(query, filters, Obligation)
 
 
 def _filtered(query: Any, filters: RecordFilters | None, model: Any) -> Any:
@@ -118,7 +132,7 @@ def _filtered(query: Any, filters: RecordFilters | None, model: Any) -> Any:
         query = query.where(Agency.code.in_(filters.agencies))
     if filters.countries:
         query = query.where(model.country_code.in_(filters.countries))
-    if filters.programs and model is Obligation:
+    if filters.programs and model is not EmbassyReportRow:
         query = query.where(Program.code.in_(filters.programs))
     return query
 
@@ -287,10 +301,14 @@ def browse_obligations(session: Session, q: BrowseQuery, allowed: frozenset[str]
     column = _SORTS.get(q.sort.lstrip("-"), Obligation.fiscal_year)
     order = [column.desc() if q.sort.startswith("-") else column.asc(), Obligation.id.desc()]  # type: ignore[union-attr]
     rows = session.exec(query.order_by(*order).offset((q.page - 1) * q.per_page).limit(q.per_page)).all()
-    counted = _browse_where(select(func.count(), func.coalesce(func.sum(Obligation.amount), 0))
-                            .select_from(Obligation).join(Office, Office.id == Obligation.office_id)
-                            .join(Agency, Agency.id == Office.agency_id)
-                            .outerjoin(Program, Program.id == Obligation.program_id), q, allowed)
+    if _summary_serves(q):
+        counted = _summary_where(select(func.coalesce(func.sum(ObligationTotal.records), 0),
+                                        func.coalesce(func.sum(ObligationTotal.amount), 0)), q, allowed)
+    else:
+        counted = _browse_where(select(func.count(), func.coalesce(func.sum(Obligation.amount), 0))
+                                .select_from(Obligation).join(Office, Office.id == Obligation.office_id)
+                                .join(Agency, Agency.id == Office.agency_id)
+                                .outerjoin(Program, Program.id == Obligation.program_id), q, allowed)
     total, amount = session.exec(counted).one()
     return {"rows": [{"obligation": o, "agency": a, "office": _office_label(a, oc), "country_name": cn,
                       "program": p, "implementer": i or o.implementer_name} for o, a, oc, cn, p, i in rows],
@@ -298,10 +316,44 @@ def browse_obligations(session: Session, q: BrowseQuery, allowed: frozenset[str]
             "facets": _facets(session, q, allowed)}
 
 
+def _summary_serves(q: BrowseQuery) -> bool:
+    """The summary can answer counts when no filter reaches below it (implementer, text, flags)."""
+    return not (q.implementers or q.search or q.flag_status)
+
+
+def _summary_where(query: Any, q: BrowseQuery, allowed: frozenset[str] | None) -> Any:
+    query = (query.select_from(ObligationTotal).join(Office, Office.id == ObligationTotal.office_id)
+             .join(Agency, Agency.id == Office.agency_id).join(Country, Country.code == ObligationTotal.country_code)
+             .outerjoin(Program, Program.id == ObligationTotal.program_id))
+    if allowed is not None:
+        query = query.where(ObligationTotal.country_code.in_(sorted(allowed)))
+    if q.fiscal_years:
+        query = query.where(ObligationTotal.fiscal_year.in_(q.fiscal_years))
+    if q.agencies:
+        query = query.where(Agency.code.in_(q.agencies))
+    if q.offices:
+        query = query.where(ObligationTotal.office_id.in_(q.offices))
+    if q.countries:
+        query = query.where(ObligationTotal.country_code.in_(q.countries))
+    if q.programs:
+        query = query.where(Program.code.in_(q.programs))
+    return query
+
+
 def _facets(session: Session, q: BrowseQuery, allowed: frozenset[str] | None) -> dict[str, list[tuple[Any, str, int]]]:
     """For each facet, (value, label, count) under the other filters."""
+    summary_columns = {"fiscal_years": ObligationTotal.fiscal_year, "countries": ObligationTotal.country_code}
+
     def counts(column: Any, label: Any, drop: str, limit: int | None = None) -> list[tuple[Any, str, int]]:
         narrowed = BrowseQuery(**{**q.__dict__, drop: [] if drop != "flag_status" else None})
+        if _summary_serves(narrowed) and drop != "implementers":
+            grouped = summary_columns.get(drop, column)
+            name = label if drop != "fiscal_years" else grouped
+            query = _summary_where(select(grouped, name, func.sum(ObligationTotal.records)), narrowed, allowed)
+            query = query.group_by(grouped, name).order_by(func.sum(ObligationTotal.records).desc())
+            if limit:
+                query = query.limit(limit)
+            return [(value, str(text), int(n)) for value, text, n in session.exec(query).all() if value is not None]
         query = (select(column, label, func.count()).select_from(Obligation)
                  .join(Office, Office.id == Obligation.office_id).join(Agency, Agency.id == Office.agency_id)
                  .outerjoin(Program, Program.id == Obligation.program_id)

@@ -98,6 +98,7 @@ class _Run:
     mappings: dict[str, str] = field(default_factory=dict)
     carries_ids: bool = False  # the file has the tracker's own record IDs (an exported workbook)
     updates: list[dict[str, Any]] = field(default_factory=list)
+    changed_blocks: set[tuple[str, int]] = field(default_factory=set)  # of records updated by their IDs
 
 
 def file_issue(message: str, sheet: str = "") -> Issue:
@@ -478,6 +479,9 @@ def _apply_updates(session: Session, run: _Run) -> None:
         run.result.updated += 1
         if blocked:
             continue
+        run.changed_blocks |= {(existing.country_code, existing.fiscal_year),
+                               (record.get("country_code", existing.country_code),
+                                record.get("fiscal_year", existing.fiscal_year))}
         for name, (_before, after) in changes.items():
             setattr(existing, name, after)
         if hasattr(existing, "version"):
@@ -544,6 +548,7 @@ def _finish(session: Session, run: _Run) -> None:
                             "(or import with --skip-invalid to store the valid rows)")
         return
     if not result.records and run.carries_ids:
+        _refresh_summary(session, run, [])
         result.notes.append(f"{result.updated} records updated from the tracker's record IDs; no new records"
                             if result.updated else "the exported workbook matches the records: nothing changed")
         record_event(session, action="import", actor=run.request.actor, user_id=run.request.uploaded_by_id,
@@ -570,6 +575,7 @@ def _finish(session: Session, run: _Run) -> None:
         result.notes.append("rows carrying the tracker's record IDs updated those records; this file supersedes nothing")
     else:
         _supersede(session, run, submission)
+    _refresh_summary(session, run, [submission.id, *result.superseded])
     _remember_mapping(session, run)
     record_event(session, action="import", actor=run.request.actor, user_id=run.request.uploaded_by_id,
                  entity_type="submission", entity_id=submission.id,
@@ -609,6 +615,21 @@ def _report_copies(session: Session, run: _Run, submission: Submission) -> None:
         where = f"row {first_row}" + (f" of sheet '{first_sheet}'" if first_sheet != sheet else "")
         run.result.warn(Issue(sheet=sheet or "", row=row, column="", header="", value="",
                               message=f"repeats {where} exactly: possible double counting (both kept, flagged for review)"))
+
+
+def _refresh_summary(session: Session, run: _Run, submission_ids: list[int | None]) -> None:
+    """Keep the obligation totals in step, in this import's own transaction."""
+    if run.context.source != "agency":
+        return
+    from tracker.reconcile import blocks_of_submission
+    from tracker.summary import refresh_totals
+
+    session.flush()
+    blocks = set(run.changed_blocks)
+    for submission_id in submission_ids:
+        if submission_id is not None:
+            blocks |= blocks_of_submission(session, submission_id)
+    refresh_totals(session, blocks)
 
 
 def _supersede(session: Session, run: _Run, submission: Submission) -> None:
