@@ -138,6 +138,9 @@ def build(url: str, size: int, seed: int = 7) -> dict:
             session.execute(insert(Obligation), obligations)
         for start in range(0, len(reports), 20000):
             session.execute(insert(EmbassyReportRow), reports[start:start + 20000])
+        from tracker.summary import refresh_totals
+
+        refresh_totals(session)  # as every import does for what it touches
         session.commit()
     engine.dispose()
     return {"obligations": made, "report_rows": len(reports), "blocks": len(blocks)}

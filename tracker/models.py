@@ -446,6 +446,7 @@ class Flag(SQLModel, table=True):
             f"decision IS NULL OR decision IN ({', '.join(repr(d) for d in DECISIONS)})", name="decision"
         ),
         Index("ix_flag_country_year", "country_code", "fiscal_year"),
+        Index("ix_flag_counts", "active", "type", "status"),  # the dashboard's flag counts, from the index
     )
     id: int | None = Field(default=None, primary_key=True)
     type: str = Field(max_length=40, index=True)

@@ -241,6 +241,7 @@ class BrowseQuery:
     sort: str = "-fiscal_year"
     page: int = 1
     per_page: int = 50
+    all_facets: bool = False  # count implementers even over a very large selection
 
     def describe(self, names: dict[str, str]) -> str:
         """The filters in words: "FY2006, DOS, in Indonesia, with open flags"."""
@@ -310,10 +311,17 @@ def browse_obligations(session: Session, q: BrowseQuery, allowed: frozenset[str]
                                 .join(Agency, Agency.id == Office.agency_id)
                                 .outerjoin(Program, Program.id == Obligation.program_id), q, allowed)
     total, amount = session.exec(counted).one()
+    facets = _facets(session, q, allowed, implementers=q.all_facets or bool(q.implementers)
+                     or total <= IMPLEMENTER_FACET_LIMIT)
     return {"rows": [{"obligation": o, "agency": a, "office": _office_label(a, oc), "country_name": cn,
                       "program": p, "implementer": i or o.implementer_name} for o, a, oc, cn, p, i in rows],
             "total": total, "amount": Decimal(amount) if not isinstance(amount, Decimal) else amount,
-            "facets": _facets(session, q, allowed)}
+            "facets": facets}
+
+
+#: Implementers are counted on request only over selections larger than this (counting them means
+#: reading every record; the other facets come from the summary).
+IMPLEMENTER_FACET_LIMIT = 100_000
 
 
 def _summary_serves(q: BrowseQuery) -> bool:
@@ -340,7 +348,8 @@ def _summary_where(query: Any, q: BrowseQuery, allowed: frozenset[str] | None) -
     return query
 
 
-def _facets(session: Session, q: BrowseQuery, allowed: frozenset[str] | None) -> dict[str, list[tuple[Any, str, int]]]:
+def _facets(session: Session, q: BrowseQuery, allowed: frozenset[str] | None, *,
+            implementers: bool = True) -> dict[str, list[tuple[Any, str, int]] | None]:
     """For each facet, (value, label, count) under the other filters."""
     summary_columns = {"fiscal_years": ObligationTotal.fiscal_year, "countries": ObligationTotal.country_code}
 
@@ -369,5 +378,5 @@ def _facets(session: Session, q: BrowseQuery, allowed: frozenset[str] | None) ->
         "agencies": counts(Agency.code, Agency.code, "agencies"),
         "countries": counts(Obligation.country_code, Country.name, "countries", 25),
         "programs": counts(Program.code, Program.name, "programs"),
-        "implementers": counts(Obligation.implementer_id, Implementer.name, "implementers", 15),
+        "implementers": counts(Obligation.implementer_id, Implementer.name, "implementers", 15) if implementers else None,
     }

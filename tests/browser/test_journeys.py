@@ -32,13 +32,14 @@ def test_embassy_officer_journey(visit, tmp_path: Path) -> None:
     rows[1][7] = "TBD"
     broken = write_xlsx(tmp_path / "jakarta.xlsx", [EMBASSY_HEADERS, *rows])
     officer.go("/upload")
+    _clean(officer, "embassy-2-upload-form")
     page.set_input_files("input[type=file]", str(broken))
     page.fill("#fiscal_years", "2024")
     page.click("button:has-text('Check the file')")
     expect(page.locator("h2.usa-alert__heading")).to_contain_text("cannot be stored", timeout=20000)
     expect(page.locator("[data-testid=errors]")).to_contain_text("'TBD' is not an amount")
     expect(page.locator("[data-testid=preview] td.tracker-cell-error")).to_have_text("TBD")
-    _clean(officer, "embassy-2-preview-with-errors")
+    _clean(officer, "embassy-3-preview-with-errors")
 
     rows[1][7] = 87500
     fixed = write_xlsx(tmp_path / "jakarta-fixed.xlsx", [EMBASSY_HEADERS, *rows])
@@ -59,7 +60,7 @@ def test_embassy_officer_journey(visit, tmp_path: Path) -> None:
     page.click("button:has-text('Record decision')")
     expect(page.locator(".usa-alert--success")).to_contain_text("Decision recorded")
     expect(page.locator("table").last).to_contain_text("The post learned of it")
-    _clean(officer, "embassy-3-acknowledged")
+    _clean(officer, "embassy-4-acknowledged")
 
 
 def test_reviewer_journey(visit) -> None:
@@ -117,12 +118,13 @@ def test_obligations_browser_journey(visit) -> None:
     page.click("[data-testid=obligations-table] tbody tr >> nth=0 >> td >> nth=4 >> a")
     expect(page.locator("dl")).to_contain_text("State_TIP_obligations_FY2005-2007.xlsx")
     page.click("text=Correct this obligation")
+    _clean(staff, "browser-2-form")
     page.fill("#amount", "1.5M")
     page.click("button:has-text('Save')")
     expect(page.locator(".usa-alert--success")).to_contain_text("Obligation saved")
     expect(page.locator("dl")).to_contain_text("$1,500,000.00")
     expect(page.locator("table").last).to_contain_text("updated obligation")
-    _clean(staff, "browser-2-record")
+    _clean(staff, "browser-3-record")
 
 
 def test_first_run_demo_button_for_administrators(visit) -> None:
@@ -131,3 +133,19 @@ def test_first_run_demo_button_for_administrators(visit) -> None:
     admin.page.click("button:has-text('Load the sample scenario')")
     expect(admin.page.locator(".usa-alert--success")).to_contain_text("Sample scenario", timeout=30000)
     _clean(admin, "admin")
+
+
+def test_sign_in_page_and_error_pages(chromium, live_server) -> None:  # type: ignore[no-untyped-def]
+    from tests.browser.conftest import Visitor
+
+    visitor = Visitor(chromium, live_server)
+    visitor.go("/login")
+    _clean(visitor, "sign-in")
+    visitor.sign_in("t-jakarta", "a long enough passphrase")
+    response = visitor.go("/post/ALB")
+    assert response.status == 403
+    expect(visitor.page.locator("h1")).to_have_text("You do not have access to this page")
+    visitor.errors.clear()  # the 403 itself is the expected answer
+    visitor.screenshot("error-403")
+    assert visitor.axe() == []
+    visitor.close()

@@ -44,6 +44,7 @@ def browse_query() -> BrowseQuery:
                        programs=[p for p in args.getlist("program") if p], implementers=ints("implementer"),
                        flag_status=args.get("flags") if args.get("flags") in ("open", "any", "none") else None,
                        search=(args.get("q") or "").strip()[:100] or None, sort=args.get("sort", "-fiscal_year"),
+                       all_facets=args.get("facets") == "all",
                        page=max(1, int(args.get("page", "1")) if args.get("page", "1").isdigit() else 1))
 
 
