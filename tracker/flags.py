@@ -209,14 +209,17 @@ class FlagFilters:
     include_inactive: bool = False
 
 
-def list_flags(session: Session, filters: FlagFilters | None = None) -> list[dict[str, Any]]:
+def list_flags(session: Session, filters: FlagFilters | None = None, *, after_id: int = 0,
+               limit: int | None = None) -> list[dict[str, Any]]:
     """Flags with their records' provenance (file, sheet, row), in id order."""
     filters = filters or FlagFilters()
     for name, allowed, given in (("type", FLAG_TYPES, filters.types), ("status", FLAG_STATUSES, filters.statuses)):
         unknown = [g for g in given if g not in allowed]
         if unknown:
             raise FlagError(f"unknown {name} {', '.join(unknown)}; choose from {', '.join(allowed)}")
-    query = select(Flag).order_by(Flag.id)
+    query = select(Flag).where(Flag.id > after_id).order_by(Flag.id)
+    if limit is not None:
+        query = query.limit(limit)
     if not filters.include_inactive:
         query = query.where(Flag.active == True)  # noqa: E712
     if filters.types:
@@ -236,6 +239,18 @@ def list_flags(session: Session, filters: FlagFilters | None = None) -> list[dic
         "decided_at": f.decided_at.isoformat() if f.decided_at else None, "version": f.version,
         "records": records.get(f.id, []),  # type: ignore[arg-type]
     } for f in flags]
+
+
+def iter_flags(session: Session, filters: FlagFilters | None = None, *, chunk: int = 2000) -> Iterable[dict[str, Any]]:
+    """Flags as list_flags gives them, read a chunk at a time (flat memory for exports)."""
+    filters = filters or FlagFilters()
+    last = 0
+    while True:
+        page = list_flags(session, filters, after_id=last, limit=chunk)
+        yield from page
+        if len(page) < chunk:
+            return
+        last = page[-1]["id"]
 
 
 def _records_of(session: Session, flag_ids: Iterable[int]) -> dict[int, list[dict[str, Any]]]:

@@ -258,7 +258,9 @@ _SORTS = {"fiscal_year": Obligation.fiscal_year, "amount": Obligation.amount, "c
           "agency": Agency.code, "implementer": Obligation.implementer_name, "id": Obligation.id}
 
 
-def _browse_where(query: Any, q: BrowseQuery, allowed: frozenset[str] | None) -> Any:
+def browse_where(query: Any, q: BrowseQuery, allowed: frozenset[str] | None) -> Any:
+    """The browser's filters (and the user's scope) on a query over obligations joined to office,
+    agency and program: the one definition the page, its counts and its Excel download share."""
     from sqlalchemy import exists, or_
 
     from tracker.models import FlagRecord
@@ -291,6 +293,12 @@ def _browse_where(query: Any, q: BrowseQuery, allowed: frozenset[str] | None) ->
     return query
 
 
+def browse_order(q: BrowseQuery) -> list[Any]:
+    """The browser's sort (then newest record first, so the order is total)."""
+    column = _SORTS.get(q.sort.lstrip("-"), Obligation.fiscal_year)
+    return [column.desc() if q.sort.startswith("-") else column.asc(), Obligation.id.desc()]  # type: ignore[union-attr]
+
+
 def browse_obligations(session: Session, q: BrowseQuery, allowed: frozenset[str] | None) -> dict[str, Any]:
     """One page of obligations, the total count, and facet counts for the current filters."""
     base = (select(Obligation, Agency.code, Office.code, Country.name, Program.code, Implementer.name)
@@ -298,15 +306,13 @@ def browse_obligations(session: Session, q: BrowseQuery, allowed: frozenset[str]
             .join(Agency, Agency.id == Office.agency_id).join(Country, Country.code == Obligation.country_code)
             .outerjoin(Program, Program.id == Obligation.program_id)
             .outerjoin(Implementer, Implementer.id == Obligation.implementer_id))
-    query = _browse_where(base, q, allowed)
-    column = _SORTS.get(q.sort.lstrip("-"), Obligation.fiscal_year)
-    order = [column.desc() if q.sort.startswith("-") else column.asc(), Obligation.id.desc()]  # type: ignore[union-attr]
-    rows = session.exec(query.order_by(*order).offset((q.page - 1) * q.per_page).limit(q.per_page)).all()
+    query = browse_where(base, q, allowed)
+    rows = session.exec(query.order_by(*browse_order(q)).offset((q.page - 1) * q.per_page).limit(q.per_page)).all()
     if _summary_serves(q):
         counted = _summary_where(select(func.coalesce(func.sum(ObligationTotal.records), 0),
                                         func.coalesce(func.sum(ObligationTotal.amount), 0)), q, allowed)
     else:
-        counted = _browse_where(select(func.count(), func.coalesce(func.sum(Obligation.amount), 0))
+        counted = browse_where(select(func.count(), func.coalesce(func.sum(Obligation.amount), 0))
                                 .select_from(Obligation).join(Office, Office.id == Obligation.office_id)
                                 .join(Agency, Agency.id == Office.agency_id)
                                 .outerjoin(Program, Program.id == Obligation.program_id), q, allowed)
@@ -368,7 +374,7 @@ def _facets(session: Session, q: BrowseQuery, allowed: frozenset[str] | None, *,
                  .outerjoin(Program, Program.id == Obligation.program_id)
                  .outerjoin(Implementer, Implementer.id == Obligation.implementer_id)
                  .join(Country, Country.code == Obligation.country_code))
-        query = _browse_where(query, narrowed, allowed).group_by(column, label).order_by(func.count().desc())
+        query = browse_where(query, narrowed, allowed).group_by(column, label).order_by(func.count().desc())
         if limit:
             query = query.limit(limit)
         return [(value, str(text), n) for value, text, n in session.exec(query).all() if value is not None]
