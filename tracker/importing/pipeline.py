@@ -42,11 +42,13 @@ from tracker.importing.sniff import sniff
 from tracker.importing.xlsx import open_xlsx
 from tracker.lookups import NameLookupError
 from tracker.models import (
+    Agency,
     ColumnMapping,
     EmbassyReportRow,
     Implementer,
     ImplementerAlias,
     Obligation,
+    Office,
     Submission,
     SubmissionYear,
     utcnow,
@@ -99,6 +101,7 @@ class _Run:
     carries_ids: bool = False  # the file has the tracker's own record IDs (an exported workbook)
     updates: list[dict[str, Any]] = field(default_factory=list)
     changed_blocks: set[tuple[str, int]] = field(default_factory=set)  # of records updated by their IDs
+    diff_rows: list[dict[str, Any]] = field(default_factory=list)  # an embassy template's rows, for the diff
 
 
 def file_issue(message: str, sheet: str = "") -> Issue:
@@ -218,8 +221,23 @@ def _context(session: Session, request: ImportRequest) -> ImportContext:
 # --- reading --------------------------------------------------------------------------------
 
 
+def _tracker_export(workbook: Workbook) -> bool:
+    """A workbook the tracker exported: its About sheet starts with the export mark."""
+    from tracker.exporting import EXPORT_MARK
+
+    names = {s.name for s in workbook.sheets}
+    if not {"Obligations", "About"} <= names or workbook.kind not in ("xlsx", "xlsm"):
+        return False
+    about = next(s for s in workbook.sheets if s.name == "About")
+    first = next(iter(about.rows), None)
+    return bool(first and first[1] and first[1][0] is not None and first[1][0].value == EXPORT_MARK)
+
+
 def _read_workbook(session: Session, run: _Run, workbook: Workbook, sha: str) -> None:
     result = run.result
+    if _tracker_export(workbook):
+        result.notes.append("a workbook exported by the tracker: only its Obligations sheet is read")
+        workbook.sheets = [s for s in workbook.sheets if s.name == "Obligations"]
     hidden = [s.name for s in workbook.sheets if s.state != "visible"]
     if hidden:
         names = ", ".join(f"'{n}'" for n in hidden)
@@ -378,7 +396,14 @@ def _read_row(session: Session, run: _Run, sheet: SheetData, layout: Layout, she
         return
     for record in outcome.records:
         run.years.add(record["fiscal_year"])
-        (run.updates if record.get("record_id") else run.batch).append(record)
+        if run.context.source == "embassy":
+            # A post's re-filled template: its IDs say what changed; the file is a new report.
+            run.diff_rows.append({k: v for k, v in record.items() if k in _DIFF_FIELDS or k == "record_id"}
+                                 | {"source_sheet": record.get("source_sheet"), "source_row": record["source_row"]})
+            record.pop("record_id", None)
+            run.batch.append(record)
+        else:
+            (run.updates if record.get("record_id") else run.batch).append(record)
     run.rows_done += 1
     if len(run.batch) + len(run.updates) >= BATCH_ROWS:
         _flush(session, run, sha)
@@ -571,7 +596,9 @@ def _finish(session: Session, run: _Run) -> None:
         session.add(SubmissionYear(submission_id=submission.id, fiscal_year=year))  # type: ignore[arg-type]
     result.submission_id = submission.id
     _report_copies(session, run, submission)
-    if run.carries_ids:
+    if run.carries_ids and run.context.source == "embassy":
+        result.changes = _template_changes(session, run)
+    if run.carries_ids and run.context.source == "agency":
         result.notes.append("rows carrying the tracker's record IDs updated those records; this file supersedes nothing")
     else:
         _supersede(session, run, submission)
@@ -615,6 +642,52 @@ def _report_copies(session: Session, run: _Run, submission: Submission) -> None:
         where = f"row {first_row}" + (f" of sheet '{first_sheet}'" if first_sheet != sheet else "")
         run.result.warn(Issue(sheet=sheet or "", row=row, column="", header="", value="",
                               message=f"repeats {where} exactly: possible double counting (both kept, flagged for review)"))
+
+
+#: What a post's report row says, compared field by field when a re-filled template comes back.
+_DIFF_FIELDS = ("fiscal_year", "agency_id", "office_id", "implementer_id", "implementer_name", "title", "area", "amount",
+                "start_date")
+MAX_CHANGES = 2000
+
+
+def _template_changes(session: Session, run: _Run) -> list[dict[str, Any]]:
+    """Cell by cell, what a re-filled template changes in the post's current report: rows changed
+    (each field), added (no ID) and removed (an ID of the covered years no longer in the file)."""
+    covered = set(run.result.fiscal_years)
+    current = {r.id: r for r in session.exec(select(EmbassyReportRow).where(
+        EmbassyReportRow.country_code == run.context.country, EmbassyReportRow.current == True,  # noqa: E712
+        EmbassyReportRow.submission_id != run.submission.id)).all()}  # type: ignore[union-attr]
+    changes: list[dict[str, Any]] = []
+    seen: set[int] = set()
+    for row in run.diff_rows:
+        where = {"sheet": row.get("source_sheet") or "", "row": row["source_row"]}
+        old = current.get(row.get("record_id") or -1)
+        if old is None:
+            changes.append({"change": "added", "id": None, **where, "field": "", "before": "",
+                            "after": row.get("title") or row.get("implementer_name") or ""})
+            continue
+        seen.add(old.id)  # type: ignore[arg-type]
+        for name in _DIFF_FIELDS:
+            before, after = getattr(old, name), row.get(name)
+            if name == "implementer_name" and (old.implementer_id or row.get("implementer_id")):
+                continue  # a known implementer: its change, if any, is shown by name
+            if before != after:
+                changes.append({"change": "changed", "id": old.id, **where, "field": name.removesuffix("_id"),
+                                "before": _shown(session, name, before), "after": _shown(session, name, after)})
+    for ident, old in current.items():
+        if ident not in seen and old.fiscal_year in covered:
+            changes.append({"change": "removed", "id": ident, "sheet": old.source_sheet or "", "row": old.source_row,
+                            "field": "", "before": old.title or old.implementer_name or "", "after": ""})
+    return changes[:MAX_CHANGES]
+
+
+def _shown(session: Session, name: str, value: Any) -> Any:
+    """A compared value as people read it: agency and office codes, implementer names."""
+    model = {"agency_id": Agency, "office_id": Office, "implementer_id": Implementer}.get(name)
+    if model is None or value is None:
+        return _jsonable(value)
+    found = session.get(model, value)
+    return getattr(found, "name" if model is Implementer else "code", value) if found else value
 
 
 def _refresh_summary(session: Session, run: _Run, submission_ids: list[int | None]) -> None:

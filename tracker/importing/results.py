@@ -65,6 +65,7 @@ class ImportResult:
     mapping: list[dict[str, Any]] = field(default_factory=list)
     more_errors: int = 0
     more_warnings: int = 0
+    changes: list[dict[str, Any]] = field(default_factory=list)  # a re-filled template, cell by cell
 
     @property
     def ok(self) -> bool:
@@ -108,6 +109,7 @@ class ImportResult:
             "superseded": self.superseded,
             "fiscal_years": self.fiscal_years,
             "mapping": self.mapping,
+            "changes": self.changes,
         }
 
     def as_text(self) -> str:
@@ -121,6 +123,9 @@ class ImportResult:
         lines.extend(f"  note: {n}" for n in self.notes)
         if self.superseded:
             lines.append("  supersedes submission " + ", ".join(map(str, self.superseded)))
+        for change in self.changes[:100]:
+            lines.append(f"  {change['change']}: row {change['row']} {change['field']} "
+                         f"{change['before']!s:.40} -> {change['after']!s:.40}".rstrip())
         for title, issues, more in (("errors", self.errors, self.more_errors), ("warnings", self.warnings, self.more_warnings)):
             if issues:
                 lines.append(f"  {title} ({len(issues) + more}):")
