@@ -61,7 +61,7 @@ def init_app(app: Flask) -> None:
     """Register the commands on the app (FlaskGroup lists them under `tracker`)."""
     for command in (db_group, seed_command, users_group, serve_command, import_command, totals_command,
                     obligations_command, reports_command, reconcile_command, flags_group, awareness_command,
-                    coverage_command):
+                    coverage_command, export_command):
         app.cli.add_command(command)
 
 
@@ -362,10 +362,20 @@ def _filters(fiscal_years: tuple[int, ...], agencies: tuple[str, ...], countries
     from tracker.countries import CountryResolver
     from tracker.reporting import RecordFilters
 
+    from tracker.models import Agency, Program
+
     with _session() as session:
         resolver = CountryResolver.load(session)
         codes = [resolver.resolve(c) for c in countries]
-    return RecordFilters(fiscal_years=list(fiscal_years), agencies=[a.upper() for a in agencies], countries=codes,
+        known_agencies = set(session.exec(select(Agency.code)).all())
+        known_programs = set(session.exec(select(Program.code)).all())
+    agencies = tuple(a.upper() for a in agencies)
+    for option, given, known in (("--agency", agencies, known_agencies), ("--program", programs, known_programs)):
+        unknown = [g for g in given if g not in known]
+        if unknown:
+            raise click.BadParameter(f"unknown {', '.join(unknown)}; choose from {', '.join(sorted(known))}",
+                                     param_hint=option)
+    return RecordFilters(fiscal_years=list(fiscal_years), agencies=list(agencies), countries=codes,
                          programs=list(programs))
 
 
@@ -596,3 +606,33 @@ def coverage_command(as_json: bool) -> None:
         return
     for country, years in by_country.items():
         click.echo(f"{country}: " + ", ".join(f"FY{y}" for y in years))
+
+
+# --- tracker export -----------------------------------------------------------------------
+
+
+@click.command("export")
+@click.argument("out", required=False, type=click.Path(dir_okay=False))
+@_filter_options
+@click.option("--program", "programs", multiple=True, help="Only this program code (repeatable).")
+@with_appcontext
+def export_command(out: str | None, fiscal_years: tuple[int, ...], agencies: tuple[str, ...],
+                   countries: tuple[str, ...], programs: tuple[str, ...]) -> None:
+    """Write the budget workbook (Summary, Obligations, Flags, Unaware, Initiative ledger,
+    Coverage, About); OUT defaults to a dated file in exports/."""
+    from datetime import datetime
+
+    from tracker.exporting import budget_workbook
+    from tracker.reporting import BrowseQuery
+
+    _require_current()
+    filters = _filters(fiscal_years, agencies, countries, programs)
+    if out is None:
+        folder = current_app.config["EXPORT_FOLDER"]
+        os.makedirs(folder, exist_ok=True)
+        out = os.path.join(folder, f"tracker-{datetime.now():%Y-%m-%d-%H%M%S}.xlsx")
+    with _session() as session:
+        query = BrowseQuery(fiscal_years=filters.fiscal_years, agencies=filters.agencies, countries=filters.countries,
+                            programs=filters.programs, sort="fiscal_year")
+        held = budget_workbook(session, query, out, by="command line")
+    click.echo(f"{out}: {held['obligations']:,} obligations, total {held['total']:,.2f}")

@@ -5,9 +5,11 @@ would show there)."""
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
+from openpyxl import load_workbook
 from playwright.sync_api import expect
 
 from tests.workbooks import EMBASSY_HEADERS, embassy_rows, write_xlsx
@@ -115,6 +117,12 @@ def test_obligations_browser_journey(visit) -> None:
     expect(page.locator("[data-testid=filter-description]")).to_contain_text("Obligations FY2006; DOS")
     page.click("th a:has-text('Amount')")
     _clean(staff, "browser-1-filtered")
+    with page.expect_download() as download:  # the workbook holds what the screen shows, in its order
+        page.click("text=Download as Excel")
+    assert download.value.suggested_filename.endswith(".xlsx")
+    rows = list(load_workbook(io.BytesIO(download.value.path().read_bytes()))["Obligations"].iter_rows(min_row=2, values_only=True))
+    shown = page.locator("[data-testid=obligations-table] tbody tr td:nth-child(6)").all_inner_texts()
+    assert [f"${r[12]:,.2f}" for r in rows] == shown and {(r[1], r[2]) for r in rows} == {(2006, "DOS")}
     page.click("[data-testid=obligations-table] tbody tr >> nth=0 >> td >> nth=4 >> a")
     expect(page.locator("dl")).to_contain_text("State_TIP_obligations_FY2005-2007.xlsx")
     page.click("text=Correct this obligation")

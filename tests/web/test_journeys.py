@@ -180,8 +180,28 @@ def test_template_download_is_a_real_workbook(sign_in) -> None:
     book = load_workbook(io.BytesIO(response.data))
     assert book.sheetnames[:2] == ["Instructions", "Report"]
     sheet = book["Report"]
-    assert [c.value for c in sheet[4]][:3] == ["Fiscal Year", "Agency", "Office"]
+    assert [c.value for c in sheet[4]][:4] == ["Tracker ID", "Fiscal Year", "Agency", "Office"]
+    assert sheet.column_dimensions["A"].hidden and str(sheet["A5"].value).isdigit()  # pre-filled, with its ID
     assert sheet.max_row > 4 and sheet.data_validations.dataValidation
+
+
+def test_a_refilled_template_previews_its_changes_before_storing(sign_in, tmp_path) -> None:
+    from openpyxl import load_workbook
+
+    client = sign_in("jakarta")
+    book = load_workbook(io.BytesIO(client.get("/post/IDN/template.xlsx").data))
+    sheet = book["Report"]
+    years = sorted({sheet.cell(row=r, column=2).value for r in range(5, sheet.max_row + 1)})
+    sheet["I5"] = 123456.78
+    book.save(tmp_path / "refilled.xlsx")
+    page = client.get("/upload").get_data(as_text=True)
+    data = {"csrf_token": csrf_token(page), "source": "embassy", "country": "IDN",
+            "fiscal_years": ",".join(map(str, years)), "file": ((tmp_path / "refilled.xlsx").open("rb"), "refilled.xlsx")}
+    location = client.post("/upload", data=data, content_type="multipart/form-data").location
+    preview = text(client.get(location))
+    assert "Ready to store" in preview and "What changes against the post" in preview
+    changes = preview[preview.index('data-testid="changes"'):]
+    assert "<td>changed</td><td>5</td><td>amount</td>" in changes and "<td>123456.78</td>" in changes
 
 
 def test_security_headers(sign_in) -> None:

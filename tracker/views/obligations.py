@@ -3,7 +3,10 @@ provenance and flags, and the forms agency staff use to record and correct oblig
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+import io
+from datetime import datetime
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 from flask_wtf import FlaskForm
@@ -26,7 +29,8 @@ from tracker.models import (
     Submission,
     User,
 )
-from tracker.permissions import can_edit_obligation, can_view_country, visible_countries
+from tracker.exporting import budget_workbook
+from tracker.permissions import can_edit_obligation, can_export, can_view_country, visible_countries
 from tracker.reconcile import reconcile
 from tracker.records import ObligationIn, RecordError, StaleRecord, create_obligation, update_obligation
 from tracker.reporting import BrowseQuery, browse_obligations, country_names
@@ -59,6 +63,19 @@ def index() -> ResponseReturnValue:
     args = {k: request.args.getlist(k) for k in request.args if k != "page"}
     return render_template("obligations/index.html", query=query, result=result, pages=pages, args=args,
                            description=query.describe(country_names(get_session())))
+
+
+@bp.get("/obligations.xlsx")
+@login_required
+def export() -> ResponseReturnValue:
+    """The budget workbook for exactly what the browser (or the dashboard) is filtered to."""
+    actor = get_actor()
+    require(can_export(actor))
+    buffer = io.BytesIO()
+    budget_workbook(get_session(), browse_query(), buffer, allowed=visible_countries(actor), by=actor.username)
+    buffer.seek(0)
+    return send_file(buffer, as_attachment=True, download_name=f"tracker-{datetime.now():%Y-%m-%d-%H%M}.xlsx",
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
 def _toggle(args: dict[str, list[str]], name: str, value: str) -> dict[str, list[str]]:
