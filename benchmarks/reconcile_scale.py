@@ -53,8 +53,9 @@ def _word(rng: random.Random) -> str:
     return "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 3))).capitalize()
 
 
-def build(url: str, size: int, seed: int = 7) -> dict:
-    """Fill a fresh database with ``size`` obligations and matching embassy reports."""
+def build(url: str, size: int, seed: int = 7, exact: bool = False) -> dict:
+    """Fill a fresh database with ``size`` obligations and matching embassy reports (rounded down
+    to a whole number per country-year unless ``exact``)."""
     from sqlalchemy import insert, select
     from sqlmodel import Session
 
@@ -86,6 +87,7 @@ def build(url: str, size: int, seed: int = 7) -> dict:
         years = list(range(2001, 2011))
         blocks = [(c, y) for c in countries for y in years]
         per_block = max(1, size // len(blocks))
+        extra = size - per_block * len(blocks) if exact else 0
         now = datetime.now(timezone.utc)
         agency_sub = session.execute(insert(Submission).returning(Submission.id), [{
             "filename": "synthetic-agency.xlsx", "sha256": f"a{size}{seed}", "size_bytes": 1, "source_kind": "agency",
@@ -101,8 +103,8 @@ def build(url: str, size: int, seed: int = 7) -> dict:
             session.execute(insert(SubmissionYear), [{"submission_id": submissions[country], "fiscal_year": y}
                                                      for y in years])
         made = 0
-        for country, year in blocks:
-            for _ in range(per_block):
+        for index, (country, year) in enumerate(blocks):
+            for _ in range(per_block + (index < extra)):
                 office, agency = rng.choice(offices)
                 implementer_id, implementer = rng.choice(implementers)
                 title, short = rng.choice(ACTIVITIES)
