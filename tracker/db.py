@@ -7,8 +7,14 @@ from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, text
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, create_engine
+
+#: The execution option that says how a SQLite transaction begins ("BEGIN" unless begin_write sets it).
+_SQLITE_BEGIN = "tracker_sqlite_begin"
+#: The key of the PostgreSQL advisory lock held by the import running (any fixed number will do).
+IMPORT_LOCK_KEY = 0x74726B01
 
 
 def make_engine(url: str, *, sqlite_busy_timeout: float = 30, echo: bool = False) -> Engine:
@@ -46,7 +52,56 @@ def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql(connection.get_execution_options().get(_SQLITE_BEGIN, "BEGIN"))
+
+
+class DatabaseBusy(RuntimeError):
+    """Another writer kept the database longer than this one would wait; nothing was written."""
+
+
+def is_locked(exc: BaseException) -> bool:
+    """SQLite's "database is locked" (SQLITE_BUSY and its kinds), as the driver raises it."""
+    orig = getattr(exc, "orig", exc)
+    return isinstance(exc, OperationalError) and (
+        str(getattr(orig, "sqlite_errorname", "")).startswith("SQLITE_BUSY") or "database is locked" in str(orig))
+
+
+def begin_write(session: Session) -> None:
+    """Start the session's transaction as a writer (when it has not started yet).
+
+    On SQLite this is BEGIN IMMEDIATE: the write lock is taken now, waiting up to the busy
+    timeout for another writer to finish. A plain BEGIN that reads first and writes later fails
+    at once with "database is locked" if another writer committed in between (in WAL mode the
+    reader's snapshot cannot be upgraded, and the busy timeout does not apply), so whatever reads
+    and then writes starts here. PostgreSQL needs nothing: its writers wait on row locks.
+
+    :raises DatabaseBusy: SQLite's wait ran out (another import or change held the database)
+    """
+    if session.in_transaction() or session.get_bind().dialect.name != "sqlite":
+        return
+    try:
+        session.connection(execution_options={_SQLITE_BEGIN: "BEGIN IMMEDIATE"})
+    except OperationalError as exc:
+        session.rollback()
+        if not is_locked(exc):
+            raise
+        raise DatabaseBusy("the database is busy: another import or change kept it locked for longer than the "
+                           "wait allowed (SQLITE_BUSY_TIMEOUT, 30 s unless configured); nothing was stored, "
+                           "try again in a moment") from exc
+
+
+def lock_imports(session: Session) -> None:
+    """Make the session's transaction the only import writing until it ends.
+
+    Imports read what is stored (the same file? which implementers exist? which earlier file
+    does this one supersede? which flags exist?) and write on that basis, so two at once must not
+    interleave. SQLite has one writer at a time anyway (begin_write); PostgreSQL gets a
+    transaction-scoped advisory lock, released by the commit or rollback (or by the server when
+    the process dies), and waits for it as long as the running import takes.
+    """
+    begin_write(session)
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": IMPORT_LOCK_KEY})
 
 
 def init_app(app: Flask) -> None:

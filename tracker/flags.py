@@ -17,6 +17,7 @@ from sqlalchemy import bindparam, delete, select, tuple_, update
 from sqlmodel import Session
 
 from tracker.audit import record_event
+from tracker.db import begin_write
 from tracker.models import (
     DECISIONS,
     FLAG_STATUSES,
@@ -165,6 +166,7 @@ def decide_flag(session: Session, flag_id: int, *, decision: str, comment: str, 
 
     :param expected_version: the version the reviewer saw; if the flag changed since, StaleFlag
         is raised instead of silently overwriting another reviewer's decision
+    :raises StaleFlag: the flag changed since (naming who decided it, and when); nothing saved
     """
     if decision not in DECISIONS:
         raise FlagError(f"unknown decision {decision!r}; choose one of {', '.join(DECISIONS)}")
@@ -172,6 +174,7 @@ def decide_flag(session: Session, flag_id: int, *, decision: str, comment: str, 
         raise FlagError(f"unknown GAO classification {gao_class!r}; choose one of {', '.join(GAO_CLASSES)}")
     if not comment or not comment.strip():
         raise FlagError("a decision needs a comment saying why")
+    begin_write(session)  # SQLite: read and update in one write transaction (see begin_write)
     flag = session.get(Flag, flag_id)
     if flag is None:
         raise FlagError(f"there is no flag {flag_id}")
@@ -184,8 +187,7 @@ def decide_flag(session: Session, flag_id: int, *, decision: str, comment: str, 
     # Compare-and-set on the version: of two reviewers deciding at once, the second is told.
     done = session.execute(update(Flag).where(Flag.id == flag_id, Flag.version == version).values(**values))
     if done.rowcount != 1:
-        raise StaleFlag(f"flag {flag_id} changed since you opened it (another decision, or new evidence); "
-                        "reload it and decide again")
+        raise StaleFlag(_what_changed(session, flag_id))
     session.add(FlagDecision(flag_id=flag_id, decision=decision, gao_class=gao_class, effect=effect,
                              comment=comment.strip(), decided_by_id=by.id if by else None, decided_at=now))
     record_event(session, action="flag.decide", actor=by.username if by else actor, user_id=by.id if by else None,
@@ -193,6 +195,21 @@ def decide_flag(session: Session, flag_id: int, *, decision: str, comment: str, 
                  before=before, after={k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in values.items()})
     session.expire(flag)
     return flag
+
+
+def _what_changed(session: Session, flag_id: int) -> str:
+    """Why a decision was refused: who decided the flag meanwhile, and when (or its new evidence)."""
+    now = session.execute(select(Flag.status, Flag.decision, Flag.decided_by_id, Flag.decided_at, Flag.updated_at)
+                          .where(Flag.id == flag_id)).one()
+    if now.status == "decided" and now.decided_at is not None:
+        who = session.execute(select(User.username).where(User.id == now.decided_by_id)).scalar_one_or_none() \
+            if now.decided_by_id else None
+        what = (f"{who or 'someone at the command line'} decided it meanwhile "
+                f"({(now.decision or '').replace('_', ' ')}, {now.decided_at:%Y-%m-%d %H:%M} UTC)")
+    else:
+        what = f"its evidence was recomputed meanwhile ({now.updated_at:%Y-%m-%d %H:%M} UTC) and it is {now.status}"
+    return (f"flag {flag_id} changed since you opened it: {what}. Your decision was not saved; "
+            "look at the flag as it is now and decide again if you still disagree.")
 
 
 # --- listing ------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, tuple_, update
 from sqlmodel import Session
 
+from tracker.db import lock_imports
 from tracker.fiscal import fiscal_year_label
 from tracker.models import (
     Agency,
@@ -639,9 +640,13 @@ SYNC_BLOCKS = 300
 
 def reconcile(session: Session, blocks: set[Block] | None = None, *, actor: str = "system") -> ReconcileReport:
     """Recompute matches and flags for the given country-years (all when None), keeping every
-    reviewer's decision with its flag; the caller commits."""
+    reviewer's decision with its flag; the caller commits.
+
+    Runs as an import does (tracker.db.lock_imports): flags are read and then written, so a
+    reconcile and an import at the same moment must not interleave."""
     from tracker.flags import close_flags_outside, sync_flags
 
+    lock_imports(session)
     labels = Labels.load(session)
     covered = covered_blocks(session, blocks)
     report = ReconcileReport()

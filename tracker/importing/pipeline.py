@@ -2,8 +2,9 @@
 
 ``import_file`` adds and flushes; it never commits. ``import_and_commit`` is what the command line
 and the web call: it commits a clean file, rolls back anything else (a dry run, a rejected
-file), and audits the outcome. A file commits whole or not at all (one database transaction,
-so a killed process leaves nothing half-written); the same bytes again are "already-imported";
+file), and audits the outcome. A file commits whole or not at all, with the summary totals and
+flags it changes (one database transaction, so a killed process leaves nothing half-written),
+one import at a time (files uploaded together queue); the same bytes again are "already-imported";
 a later file from the same source that covers every fiscal year of an earlier one supersedes it.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import signal
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -23,6 +25,7 @@ from sqlmodel import Session, select
 
 from tracker.audit import record_event
 from tracker.countries import CountryResolver
+from tracker.db import DatabaseBusy, begin_write, lock_imports
 from tracker.fiscal import FY_MAX, FY_MIN
 from tracker.importing.calamine import open_calamine
 from tracker.importing.cells import RawRow, RejectedFile, SheetData, Workbook
@@ -74,6 +77,7 @@ class ImportRequest:
     dry_run: bool = False
     skip_invalid: bool = False
     allowed_countries: list[str] | None = None  # web: the embassy officer's countries
+    own_agency_only: bool = False  # web: agency staff; a row naming another agency is an error
     uploaded_by_id: int | None = None
     actor: str = "cli"
     fy_min: int = FY_MIN
@@ -109,6 +113,51 @@ def file_issue(message: str, sheet: str = "") -> Issue:
     return Issue(sheet=sheet, row=0, column="", header="", value="", message=message)
 
 
+def _file_name(request: ImportRequest) -> str:
+    return os.path.basename(request.filename.replace("\\", "/")) or "(unnamed)"
+
+
+# --- test hooks (tests/test_crash_safety.py); inert unless their environment variables are set ---
+
+#: A file the pipeline appends its steps to: "begin" (the import's transaction has started and
+#: holds the import lock), "rows N" (N records written so far, uncommitted), "commit" (about to
+#: commit), "committed". Lets a test that kills the process say where the kill landed.
+TEST_TRACE_ENV = "TRACKER_TEST_TRACE"
+#: Once this many records (or more) are written inside the transaction, the process writes
+#: "kill N" to the trace and SIGKILLs itself: a crash in the middle of writing, on demand.
+TEST_KILL_ENV = "TRACKER_TEST_KILL_AFTER_ROWS"
+#: A step of the trace ("commit": everything written, flags recomputed, not yet committed) at
+#: which the process writes "kill" to the trace and SIGKILLs itself.
+TEST_KILL_AT_ENV = "TRACKER_TEST_KILL_AT"
+
+
+def _test_trace(step: str) -> None:
+    """Note a step in the test trace, and die there if the test asked for it."""
+    _test_note(step)
+    if os.environ.get(TEST_KILL_AT_ENV) == step:
+        _test_die("kill")
+
+
+def _test_written(records: int) -> None:
+    """Called after each batch is written: trace it, and die here if the test asked for it."""
+    _test_note(f"rows {records}")
+    kill_after = os.environ.get(TEST_KILL_ENV)
+    if kill_after and records >= int(kill_after):
+        _test_die(f"kill {records}")
+
+
+def _test_note(step: str) -> None:
+    path = os.environ.get(TEST_TRACE_ENV)
+    if path:
+        with open(path, "a", encoding="utf-8") as trace:
+            trace.write(step + "\n")
+
+
+def _test_die(step: str) -> None:
+    _test_note(step)
+    os.kill(os.getpid(), signal.SIGKILL)  # as `kill -9` would: no clean-up, no rollback
+
+
 def sha256_of(path: str) -> str:
     """The file's SHA-256, read in chunks."""
     digest = hashlib.sha256()
@@ -122,31 +171,57 @@ def sha256_of(path: str) -> str:
 
 
 def import_and_commit(session: Session, request: ImportRequest) -> ImportResult:
-    """Import one file and commit it if it is clean; roll back otherwise; audit either way."""
+    """Import one file and commit it if it is clean; roll back otherwise; audit either way.
+
+    One import at a time (lock_imports: SQLite's write lock, PostgreSQL's advisory lock), so
+    files uploaded at the same moment queue instead of interleaving; the records, the summary
+    totals and the recomputed flags commit together, so a process killed at any moment leaves
+    the database as it was before the file or as it is after it, never in between.
+    """
     try:
-        result = import_file(session, request)
-    except IntegrityError:
-        # Another upload of the same bytes committed first (the sha256 is unique): say so.
+        lock_imports(session)
+        _test_trace("begin")
+        try:
+            result = import_file(session, request)
+        except IntegrityError:
+            # A writer outside the import lock committed a row this file also adds (a unique
+            # name or sha256) first: run again, seeing it.
+            session.rollback()
+            lock_imports(session)
+            result = import_file(session, request)
+        if result.status == "committed":
+            if request.reconcile:
+                _reconcile_touched(session, result, request.actor)
+            _test_trace("commit")
+            session.commit()
+            _test_trace("committed")
+            return result
         session.rollback()
-        result = import_file(session, request)
-    if result.status == "committed":
-        session.commit()
-        if request.reconcile:
-            _reconcile_touched(session, result, request.actor)
-        return result
-    session.rollback()
-    if result.status == "rejected":
-        record_event(session, action="import.rejected", actor=request.actor, user_id=request.uploaded_by_id,
-                     entity_type="file", entity_id=result.file[:40],
-                     summary=f"rejected {result.file}: {result.error_count} blocking errors",
-                     after={"file": result.file, "source": request.source, "country": request.country,
-                            "agency": request.agency, "errors": [e.as_dict() for e in result.errors[:20]]})
-        session.commit()
+        if result.status == "rejected":
+            try:
+                begin_write(session)
+                _audit_rejected(session, request, result)
+                session.commit()
+            except DatabaseBusy:  # the file's own errors matter more than the busy database
+                result.notes.append("this rejection is not in the audit log: the database was busy")
+    except DatabaseBusy as exc:
+        session.rollback()
+        result = ImportResult(file=_file_name(request))
+        result.error(file_issue(str(exc)))
     return result
 
 
+def _audit_rejected(session: Session, request: ImportRequest, result: ImportResult) -> None:
+    record_event(session, action="import.rejected", actor=request.actor, user_id=request.uploaded_by_id,
+                 entity_type="file", entity_id=result.file[:40],
+                 summary=f"rejected {result.file}: {result.error_count} blocking errors",
+                 after={"file": result.file, "source": request.source, "country": request.country,
+                        "agency": request.agency, "errors": [e.as_dict() for e in result.errors[:20]]})
+
+
 def _reconcile_touched(session: Session, result: ImportResult, actor: str) -> None:
-    """Recompute matches and flags for the country-years this file (and what it superseded) touched."""
+    """Recompute matches and flags for the country-years this file (and what it superseded)
+    touched, in the import's transaction (the caller commits)."""
     from tracker.reconcile import blocks_of_submission, reconcile
 
     blocks: set[tuple[str, int]] = set()
@@ -157,14 +232,13 @@ def _reconcile_touched(session: Session, result: ImportResult, actor: str) -> No
         blocks = None  # type: ignore[assignment]  # records changed by ID: recompute everything
     if blocks is None or blocks:
         report = reconcile(session, blocks, actor=actor)
-        session.commit()
         result.notes.append(f"flags recomputed for {report.blocks} country-years: {report.opened} new, "
                             f"{report.reopened} reopened, {report.closed} closed")
 
 
 def import_file(session: Session, request: ImportRequest) -> ImportResult:
     """Run the pipeline for one file in the session's transaction (not committed here)."""
-    result = ImportResult(file=os.path.basename(request.filename.replace("\\", "/")) or "(unnamed)")
+    result = ImportResult(file=_file_name(request))
     try:
         kind = sniff(request.path, request.filename)
         sha = sha256_of(request.path)
@@ -215,7 +289,8 @@ def _context(session: Session, request: ImportRequest) -> ImportContext:
             and country not in request.allowed_countries:
         raise RejectedFile(f"you report for {', '.join(request.allowed_countries)}, not {country}")
     return ImportContext(source=request.source, default_office=default_office, country=country,
-                         coverage=request.fiscal_years, fy_min=request.fy_min, fy_max=request.fy_max)
+                         coverage=request.fiscal_years, fy_min=request.fy_min, fy_max=request.fy_max,
+                         own_agency_only=request.own_agency_only)
 
 
 # --- reading --------------------------------------------------------------------------------
@@ -469,6 +544,7 @@ def _flush(session: Session, run: _Run, sha: str) -> None:
     session.execute(insert(model), run.batch)
     run.result.records += len(run.batch)
     run.batch = []
+    _test_written(run.result.records)
 
 
 #: Fields a re-imported exported workbook may change on a record.
@@ -720,6 +796,10 @@ def _supersede(session: Session, run: _Run, submission: Submission) -> None:
             model = Obligation if old.source_kind == "agency" else EmbassyReportRow
             session.execute(update(model).where(model.submission_id == old.id).values(current=False))  # type: ignore[arg-type]
             run.result.superseded.append(old.id)  # type: ignore[arg-type]
+            record_event(session, action="submission.supersede", actor=run.request.actor,
+                         user_id=run.request.uploaded_by_id, entity_type="submission", entity_id=old.id,
+                         summary=f"submission {old.id} ({old.filename}) superseded by {submission.id} ({submission.filename})",
+                         before={"status": "committed"}, after={"status": "superseded", "by": submission.id})
             run.result.notes.append(f"supersedes submission {old.id} ({old.filename}): it covered "
                                     + ", ".join(f"FY{y}" for y in sorted(years)) + ", all covered again here")
 

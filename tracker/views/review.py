@@ -13,7 +13,7 @@ from sqlmodel import select
 from wtforms import HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from tracker.db import get_session
+from tracker.db import DatabaseBusy, begin_write, get_session
 from tracker.flags import FlagError, QueueQuery, StaleFlag, decide_flag, flag_history, flag_records, review_queue
 from tracker.models import DECISIONS, FLAG_TYPES, GAO_CLASSES, Agency, Country, Flag, Office, Program, User
 from tracker.money import MoneyError, parse_money
@@ -85,19 +85,25 @@ def flag(flag_id: int) -> ResponseReturnValue:
     if actor.role == "embassy":
         form.decision.choices = options([("explained", "Acknowledged: the post knows of it"), ("follow_up", "Follow up")])
         form.decision.label.text = "Acknowledge"
+    status = 200
     if request.method == "POST":
         require(allowed)
         if form.validate_on_submit():
+            # End this request's read snapshot: the decision reads and writes in a transaction of its
+            # own (on SQLite a write transaction from its start, see begin_write).
+            session.rollback()
             try:
+                begin_write(session)
                 user = session.get(User, actor.user_id)
                 decide_flag(session, flag_id, decision=form.decision.data or "", comment=form.comment.data or "",
                             by=user, gao_class=form.gao_class.data or None, effect=form.effect.data or None,
                             expected_version=int(form.version.data or 0))
                 session.commit()
-            except StaleFlag as exc:
+            except (StaleFlag, DatabaseBusy) as exc:
+                # Told, not overwritten: the page shows the flag as it is now, their comment kept.
                 session.rollback()
                 flash(str(exc), "error")
-                return redirect(url_for("review.flag", flag_id=flag_id)), 409  # type: ignore[return-value]
+                status = 409 if isinstance(exc, StaleFlag) else 503
             except FlagError as exc:
                 session.rollback()
                 form.comment.errors.append(str(exc))  # type: ignore[attr-defined]
@@ -110,7 +116,7 @@ def flag(flag_id: int) -> ResponseReturnValue:
     return render_template("review/flag.html", flag=item, records=flag_records(session, flag_id), form=form,
                            history=history, deciders=deciders, can_decide=allowed,
                            country=session.get(Country, item.country_code) if item.country_code else None), \
-        400 if form.errors else 200
+        400 if form.errors else status
 
 
 class ProposalForm(FlaskForm):
