@@ -27,8 +27,12 @@ CHILD_SECONDS = 60
 def _limit_child() -> None:  # pragma: no cover - runs in the child
     import resource
 
-    resource.setrlimit(resource.RLIMIT_AS, (CHILD_MEMORY, CHILD_MEMORY))
-    resource.setrlimit(resource.RLIMIT_CPU, (CHILD_SECONDS, CHILD_SECONDS))
+    # Never above a limit the parent already runs under (raising a hard limit is refused, and
+    # the refusal would surface as an error in the parent instead of a read).
+    for which, wanted in ((resource.RLIMIT_AS, CHILD_MEMORY), (resource.RLIMIT_CPU, CHILD_SECONDS)):
+        _soft, hard = resource.getrlimit(which)
+        limit = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        resource.setrlimit(which, (limit, limit))
 
 
 def _decode(value: Any) -> Cell | None:

@@ -52,15 +52,17 @@ def _rows(path: str, encoding: str) -> Iterator[RawRow]:
         dialect = _dialect(handle.read(64 * 1024))
         handle.seek(0)
         reader = csv.reader(handle, dialect)
+        start = 1  # the line where the next record starts (a quoted field may hold \n, \r\n or a lone \r)
         try:
             for record in reader:
                 if len(record) > MAX_COLUMNS:
                     raise RejectedFile(
-                        f"line {reader.line_num} has {len(record):,} columns, past the limit of {MAX_COLUMNS}; "
+                        f"line {start} has {len(record):,} columns, past the limit of {MAX_COLUMNS}; "
                         "a table of programs is narrower"
                     )
                 # The line number where the record starts, as a spreadsheet would number the row.
-                yield reader.line_num - sum(f.count("\n") for f in record), [Cell(v) if v != "" else None for v in record]
+                yield start, [Cell(v) if v != "" else None for v in record]
+                start = reader.line_num + 1
         except csv.Error as exc:
             raise RejectedFile(f"the CSV cannot be read at line {reader.line_num}: {exc}") from exc
 

@@ -60,11 +60,31 @@ def _parser_options() -> dict[str, Any]:
             "dtd_validation": False, "remove_comments": True}
 
 
+#: A DTD can only stand in a part's prolog, before the root element: within its first bytes
+#: (a prolog padded past them is still caught by the parser's own check, after one element).
+_PROLOG_BYTES = 64 * 1024
+_DOCTYPE_MARKS = tuple("<!DOCTYPE".encode(encoding) for encoding in ("utf-8", "utf-16-le", "utf-16-be"))
+
+
+def _forbidden_dtd(member: str) -> RejectedFile:
+    return RejectedFile(
+        f"the workbook's XML part {member} declares a DTD or entities, which are forbidden: the file may be "
+        "crafted to attack the reader, and was not read")
+
+
 def _refuse_dtd(tree: Any, member: str) -> None:
     if tree is not None and tree.docinfo.doctype:
-        raise RejectedFile(
-            f"the workbook's XML part {member} declares a DTD or entities, which are forbidden: the file may be "
-            "crafted to attack the reader, and was not read")
+        raise _forbidden_dtd(member)
+
+
+def _open_part(archive: zipfile.ZipFile, member: str) -> IO[bytes]:
+    """Open an XML part to parse, refusing at once a part whose prolog declares a DTD: before
+    any parser meets (and starts counting or expanding) its entities. KeyError if missing."""
+    with archive.open(member) as stream:
+        head = stream.read(_PROLOG_BYTES)
+    if any(mark in head for mark in _DOCTYPE_MARKS):
+        raise _forbidden_dtd(member)
+    return archive.open(member)
 
 
 def _iterparse(stream: IO[bytes], member: str, tags: tuple[str, ...]) -> Iterator[Any]:
@@ -88,7 +108,7 @@ def _iterparse(stream: IO[bytes], member: str, tags: tuple[str, ...]) -> Iterato
 def _read_xml(archive: zipfile.ZipFile, member: str) -> Any:
     """Parse a small XML part whole and return its root element (None if the part is missing)."""
     try:
-        stream = archive.open(member)
+        stream = _open_part(archive, member)
     except KeyError:
         return None
     with stream:
@@ -136,7 +156,7 @@ class _Book:
 
     def _shared_strings(self, member: str) -> list[str]:
         try:
-            stream = self.archive.open(member)
+            stream = _open_part(self.archive, member)
         except KeyError:
             return []
         with stream:
@@ -197,7 +217,7 @@ class _SheetReader:
     def rows(self) -> Iterator[RawRow]:
         """Stream the sheet's rows: (row number, cells by 0-based column)."""
         try:
-            stream = self.book.archive.open(self.member)
+            stream = _open_part(self.book.archive, self.member)
         except KeyError as exc:
             raise RejectedFile(f"the workbook lists sheet part {self.member}, which is missing") from exc
         with stream:
