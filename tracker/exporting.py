@@ -227,7 +227,7 @@ def _budget_workbook(session: Session, q: BrowseQuery, allowed: frozenset[str] |
     countries = _scope(q, allowed)
     _write_flags(session, book.create_sheet("Flags"), countries, q.fiscal_years)
     _write_unaware(session, book.create_sheet("Unaware"), countries, q.fiscal_years)
-    _write_ledger(session, book.create_sheet("Initiative ledger"))
+    _write_ledger(session, book.create_sheet("Initiative ledger"), None if allowed is None else countries)
     _write_coverage(session, book.create_sheet("Coverage"), countries)
     _write_about(session, book.create_sheet("About"), _filters_described(session, q, allowed), by)
     book.save(out)
@@ -333,19 +333,23 @@ def _write_unaware(session: Session, sheet: Any, countries: list[str], years: li
                 money_columns=(5, 6))
 
 
-def _write_ledger(session: Session, sheet: Any) -> None:
+def _write_ledger(session: Session, sheet: Any, scope: list[str] | None = None) -> None:
     """The whole initiative against its ceiling, as the dashboard shows it (a part of it would
-    misstate what is left)."""
+    misstate what is left); for a user confined to some countries (an embassy officer), only
+    those hubs' lines, and no ceiling left (it depends on the other posts' money)."""
     from tracker.reporting import program_ledger
 
     program, ledger = program_ledger(session, "PRES-50M")
+    if scope is not None:
+        ledger = [r for r in ledger if r["country"] in scope]
     running = Decimal("0.00")
     rows = []
     for r in sorted(ledger, key=lambda r: (r["fiscal_year"], r["country"] or r["region"])):
         running += r["amount"]
         rows.append([program.name if program else "", r["fiscal_year"], r["country"] or r["region"], r["amount"], running,
                      program.ceiling if program else None,
-                     (program.ceiling - running) if program and program.ceiling is not None else None])
+                     (program.ceiling - running) if program and program.ceiling is not None and scope is None
+                     else None])
     _rows_sheet(sheet, "Ledger", [("Program", 36), ("Fiscal year", 10), ("Hub", 10), ("Obligated (USD)", 16),
                                   ("Cumulative (USD)", 16), ("Ceiling (USD)", 16), ("Ceiling left (USD)", 16)],
                 rows, money_columns=(3, 4, 5, 6))

@@ -3,7 +3,9 @@ preview, then the commit) while the page shows how far it has got."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 from concurrent.futures import ThreadPoolExecutor
 from threading import Lock
 from typing import Any
@@ -53,6 +55,11 @@ def run(app: Flask, job_id: int) -> None:
         if job.phase == "preview":
             wanted = {(i.sheet, i.row) for i in [*result.errors, *result.warnings] if i.row}
             preview = preview_rows(job.stored_path, job.filename, wanted)
+        if result.status == "rejected":
+            # A refused file is not kept: its problems and preview are in the job; the bytes
+            # (perhaps hostile, perhaps huge once inflated) have no further use.
+            with contextlib.suppress(OSError):
+                os.remove(job.stored_path)
         with Session(engine) as session:
             job = session.get(UploadJob, job_id)
             job.state, job.result, job.preview = "done", _json(result.as_json()), preview or job.preview  # type: ignore[union-attr]
@@ -86,6 +93,7 @@ def _request(session: Session, app: Flask, job: UploadJob) -> ImportRequest:
                          country=job.country_code, fiscal_years=job.fiscal_years or None,
                          dry_run=job.phase == "preview", uploaded_by_id=job.user_id,
                          actor=user.username if user else "web", allowed_countries=allowed,
+                         own_agency_only=user is not None and user.role == "agency",
                          fy_min=app.config["FISCAL_YEAR_MIN"], fy_max=app.config["FISCAL_YEAR_MAX"], progress=report)
 
 

@@ -59,6 +59,7 @@ class ImportContext:
     fy_min: int = 2000
     fy_max: int = 2035
     text_only: bool = False  # CSV: every cell is text, so "number stored as text" says nothing
+    own_agency_only: bool = False  # agency staff on the web: rows of another agency than the file's are errors
 
 
 @dataclass
@@ -331,9 +332,13 @@ class RowNormalizer:
                 agency = default.agency_id
             if agency is None or "is an office of" in str(exc):
                 return None, str(exc), True
+            if self.context.own_agency_only and default is not None and agency != default.agency_id:
+                return None, f"names another agency; you record obligations for {default.agency_code} only", True
             fallback = self.offices.not_stated(agency)
             return fallback, (f'office "{office_text or agency_text}" is not known; kept under '
                               f"{fallback.agency_code} (office not stated) with the text remembered"), False
+        if default is not None and office.agency_id != default.agency_id and self.context.own_agency_only:
+            return None, f"names {office.agency_code}; you record obligations for {default.agency_code} only", True
         if default is not None and office.agency_id != default.agency_id:
             return office, (f"names {office.agency_code}, not {default.agency_code} as given for the file; "
                             f"kept as {office.agency_code}'s"), False

@@ -53,6 +53,8 @@ def index() -> ResponseReturnValue:
     mapped = [r for r in by_country if r["country"] and r["country"] not in NOT_ON_THE_MAP]
     unmapped = [r for r in by_country if not r["country"] or r["country"] in NOT_ON_THE_MAP]
     program, ledger = program_ledger(session, INITIATIVE)
+    if visible_countries(get_actor()) is not None:  # an embassy officer: their own hubs, not other posts' money
+        ledger = [r for r in ledger if r["country"] in filters.countries]
     scoped = filters.countries or None
     flags = flag_counts(session, scoped)
     posts = coverage_by_post(session, scoped)

@@ -92,13 +92,16 @@ def _start(form: UploadForm, upload, years: list[int] | None) -> ResponseReturnV
         from tracker.models import Agency
 
         agency = agency or session.get(Agency, actor.agency_id).code  # type: ignore[union-attr]
-        require(can_upload_agency_file(actor, actor.agency_id))
+        require(can_upload_agency_file(actor, _named_agency(agency) or actor.agency_id))
     folder = current_app.config["UPLOAD_FOLDER"]
     os.makedirs(folder, exist_ok=True)
     extension = os.path.splitext(upload.filename or "")[1].lower()
     stored = os.path.join(folder, f"{uuid.uuid4().hex}{extension}")  # never the client's path
     upload.save(stored)
-    display = os.path.basename((upload.filename or "upload").replace("\\", "/")).replace("\x00", "")[:200]
+    display = os.path.basename((upload.filename or "upload").replace("\\", "/")).replace("\x00", "")
+    if len(display) > 200:  # shortened for display, keeping the extension the file is read by
+        stem, ext = os.path.splitext(display)
+        display = stem[: 199 - len(ext[:20])] + "…" + ext[:20]
     job = UploadJob(user_id=actor.user_id, filename=display, stored_path=stored, source_kind=source,
                     country_code=form.country.data if source == "embassy" else None, agency=agency,
                     fiscal_years=years)
@@ -106,6 +109,18 @@ def _start(form: UploadForm, upload, years: list[int] | None) -> ResponseReturnV
     session.commit()
     jobs.start(current_app._get_current_object(), job.id)  # type: ignore[attr-defined]
     return redirect(url_for("uploads.job", job_id=job.id))
+
+
+def _named_agency(text: str) -> int | None:
+    """The agency an upload's agency text names (None when it names none: the import then rejects
+    the file with the reason), so agency staff cannot send a file as another agency."""
+    from tracker.lookups import NameLookupError
+    from tracker.offices import OfficeResolver
+
+    try:
+        return OfficeResolver(get_session()).resolve(text).agency_id
+    except NameLookupError:
+        return None
 
 
 def _load_job(job_id: int) -> UploadJob:
@@ -128,8 +143,11 @@ def job(job_id: int) -> ResponseReturnValue:
     for kind in ("errors", "warnings"):
         for issue in (item.result or {}).get(kind, []):
             issues[(issue["sheet"], issue["row"], issue["column"])] = kind
+    # A refused file answers 422 (the upload could not be used), so scripts and the browser's
+    # history see a failure, not a success page that happens to list errors.
+    code = 422 if (item.result or {}).get("status") == "rejected" else 200
     return render_template("uploads/result.html", job=item, result=item.result or {}, preview=item.preview or {},
-                           issues=issues, letters=[_letter(i) for i in range(120)])
+                           issues=issues, letters=[_letter(i) for i in range(120)]), code
 
 
 def _letter(index: int) -> str:
