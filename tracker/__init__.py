@@ -33,6 +33,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     register_views(app)
     cli.init_app(app)
+    proxies = int(app.config["TRUSTED_PROXIES"] or 0)
+    if proxies:
+        # Behind reverse proxies: the client's address (audit, sign-in throttling) and scheme
+        # (Secure cookies, HSTS) come from the X-Forwarded-* headers those proxies set.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
     return app
 
 

@@ -24,7 +24,20 @@ DEFAULTS: dict[str, object] = {
     "EXPORT_FOLDER": None,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
+    # The session cookie is marked Secure whenever the request came over HTTPS; True marks it
+    # Secure always (set it when the app is only ever reached through HTTPS).
+    "SESSION_COOKIE_SECURE": False,
+    # Seconds a sign-in lasts, however active the person is (then they sign in again).
     "PERMANENT_SESSION_LIFETIME": 8 * 3600,
+    # Reverse proxies in front of the app that set X-Forwarded-For / X-Forwarded-Proto (0: none;
+    # only count proxies you run: the headers are trusted from that many hops).
+    "TRUSTED_PROXIES": 0,
+    # Sign-in throttling: after this many failed sign-ins for one username (since its last
+    # success) or from one client address within the window, sign-in is refused until the
+    # window has passed. Counted from the audit trail, so it holds across processes.
+    "LOGIN_MAX_FAILURES": 5,
+    "LOGIN_MAX_FAILURES_PER_IP": 20,
+    "LOGIN_FAILURE_WINDOW": 15 * 60,
     "WTF_CSRF_TIME_LIMIT": None,
 }
 

@@ -366,6 +366,9 @@ class Obligation(SQLModel, table=True):
     created_at: datetime = _timestamp(now=True)
     updated_at: datetime = _timestamp(now=True)
     version: int = Field(default=1)
+    # Set when someone deletes the record (it is kept, no longer current, so history and totals
+    # "as of" an earlier date can still see it).
+    deleted_at: datetime | None = _timestamp()
 
 
 class ObligationTotal(SQLModel, table=True):
@@ -501,9 +504,14 @@ class FlagDecision(SQLModel, table=True):
 
 
 class AuditEvent(SQLModel, table=True):
-    """Who did what, when, with the record before and after. Append-only."""
+    """Who did what, when, with the record before and after. Append-only: database triggers
+    (migration 0007) refuse UPDATE and DELETE, and the session refuses to flush either."""
 
     __tablename__ = "audit_event"
+    __table_args__ = (
+        Index("ix_audit_event_action_at", "action", "at"),  # failed sign-ins in the last minutes
+        Index("ix_audit_event_entity", "entity_type", "entity_id"),  # a record's history
+    )
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = _timestamp(now=True, index=True)
     user_id: int | None = Field(default=None, foreign_key="app_user.id")
@@ -514,3 +522,5 @@ class AuditEvent(SQLModel, table=True):
     summary: str | None = _text()
     before: Any = _json()
     after: Any = _json()
+    # The client's address for events from the web (after ProxyFix, when behind a proxy).
+    ip: str | None = Field(default=None, max_length=45)

@@ -133,3 +133,28 @@ def update_obligation(session: Session, obligation: Obligation, data: Obligation
                  entity_id=obligation.id, summary=f"updated obligation {obligation.id}",
                  before={k: before.get(k) for k in changed}, after=changed)
     return obligation
+
+
+def delete_obligation(session: Session, obligation: Obligation, *, user_id: int | None, actor: str,
+                      expected_version: int, reason: str = "") -> Obligation:
+    """Delete an obligation: it stops counting but is kept (no longer current, ``deleted_at``
+    set), with the whole record audited, so history and totals "as of" earlier still see it.
+    Only a current record can be deleted (the caller commits)."""
+    if obligation.version != expected_version:
+        raise StaleRecord(f"obligation {obligation.id} was changed by someone else since you opened it; reload it")
+    if not obligation.current:
+        raise RecordError({"record": f"obligation {obligation.id} is no longer current "
+                                     "(deleted, or its file was superseded) and cannot be deleted"})
+    before = {**_snapshot(obligation), "current": True}
+    obligation.current = False
+    obligation.deleted_at = utcnow()
+    obligation.updated_at = obligation.deleted_at
+    obligation.version += 1
+    session.add(obligation)
+    session.flush()
+    refresh_totals(session, {(obligation.country_code, obligation.fiscal_year)})
+    record_event(session, action="obligation.delete", actor=actor, user_id=user_id, entity_type="obligation",
+                 entity_id=obligation.id, summary=f"deleted obligation {obligation.id}"
+                 + (f": {reason.strip()[:500]}" if reason.strip() else ""),
+                 before=before, after={"current": False, "deleted_at": obligation.deleted_at.isoformat()})
+    return obligation

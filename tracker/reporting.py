@@ -9,15 +9,19 @@ file do not. A regional or global place is not a country: its ``country`` is Non
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import Boolean, Column, Integer, MetaData, String, Table, and_, func, literal, or_, union_all
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
+from tracker.dbtypes import Money
 from tracker.models import (
     Agency,
+    AuditEvent,
     Country,
     EmbassyReportRow,
     Flag,
@@ -59,17 +63,22 @@ def _region_of(country: type[Country] | Any) -> Any:
 
 
 def totals(session: Session, by: list[str], filters: RecordFilters | None = None, *,
-           source: str = "summary") -> list[dict[str, Any]]:
+           source: str = "summary", as_of: datetime | None = None) -> list[dict[str, Any]]:
     """Sums of current obligations grouped by the given fields, sorted by them.
 
     :param source: "summary" reads the obligation_total table (fast at any size); "records" sums
         the obligations themselves (what the summary must always equal). Grouping by implementer
         always reads the records.
+    :param as_of: sum the obligations as they stood at that moment instead (see
+        ``obligations_as_of``); reference data (which agency an office belongs to, regions, codes)
+        is today's
     """
     unknown = [b for b in by if b not in GROUPINGS]
     if unknown:
         raise ValueError(f"cannot group by {', '.join(unknown)}; choose from {', '.join(GROUPINGS)}")
     model: Any = Obligation if source == "records" or "implementer" in by else ObligationTotal
+    if as_of is not None:
+        model = obligations_as_of(session, as_of)
     columns: dict[str, Any] = {
         "fiscal_year": model.fiscal_year,
         "agency": Agency.code,
@@ -87,8 +96,11 @@ def totals(session: Session, by: list[str], filters: RecordFilters | None = None
         chosen += [Country.kind, _region_of(Country)]
     query = _records_query(select(*chosen, func.sum(model.amount)), filters, model)
     query = query.where(model.status.in_(COUNTED_STATUSES)).group_by(*chosen).order_by(*chosen)
+    found = session.exec(query).all()
+    if as_of is not None:
+        _as_of_table.drop(session.connection(), checkfirst=True)
     rows = []
-    for values in session.exec(query).all():
+    for values in found:
         row: dict[str, Any] = dict(zip(by, values[: len(by)]))
         extra = list(values[len(by):-1])
         if "office" in by:
@@ -109,9 +121,9 @@ def _records_query(query: Any, filters: RecordFilters | None, model: Any) -> Any
              .join(Agency, Agency.id == Office.agency_id)
              .join(Country, Country.code == model.country_code)
              .outerjoin(Program, Program.id == model.program_id))
-    if model is Obligation:
-        query = (query.outerjoin(Implementer, Implementer.id == Obligation.implementer_id)
-                 .where(Obligation.current == True))  # noqa: E712
+    if sa_inspect(model).mapper.class_ is Obligation:  # the table, or obligations as of a moment
+        query = (query.outerjoin(Implementer, Implementer.id == model.implementer_id)
+                 .where(model.current == True))  # noqa: E712
     return _filtered(query, filters, model)
 
 
@@ -386,3 +398,104 @@ def _facets(session: Session, q: BrowseQuery, allowed: frozenset[str] | None, *,
         "programs": counts(Program.code, Program.name, "programs"),
         "implementers": counts(Obligation.implementer_id, Implementer.name, "implementers", 15) if implementers else None,
     }
+
+
+# --- totals as of a past moment ---------------------------------------------------------------
+
+#: The obligation fields totals read; an update's "before" values restore these.
+_AS_OF_FIELDS = ("fiscal_year", "office_id", "country_code", "program_id", "implementer_id", "status", "amount")
+_as_of_metadata = MetaData()
+#: Obligations changed since the moment, as they stood then (filled and dropped per call).
+_as_of_table = Table(
+    "tracker_obligation_as_of", _as_of_metadata,
+    Column("id", Integer, primary_key=True), Column("fiscal_year", Integer), Column("office_id", Integer),
+    Column("country_code", String(8)), Column("program_id", Integer), Column("implementer_id", Integer),
+    Column("status", String(12)), Column("amount", Money()), Column("current", Boolean),
+    prefixes=["TEMPORARY"],
+)
+
+
+def parse_as_of(text: str) -> datetime:
+    """A moment as people give it: YYYY-MM-DD (the end of that day) or YYYY-MM-DDTHH:MM[:SS[.ffffff]],
+    in UTC unless an offset (+05:00, Z) is given. Raises ValueError saying what is accepted."""
+    from datetime import time, timedelta, timezone
+
+    value = text.strip()
+    try:
+        if len(value) == 10:
+            day = datetime.strptime(value, "%Y-%m-%d")
+            return datetime.combine(day.date() + timedelta(days=1), time(), timezone.utc) - timedelta(microseconds=1)
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace(" ", "T"))
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date or moment; give YYYY-MM-DD or YYYY-MM-DDTHH:MM (UTC)") from None
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+def superseded_after(session: Session, moment: datetime) -> set[int]:
+    """Submissions superseded after a moment, from the audit trail (each import event lists the
+    submissions it superseded)."""
+    found: set[int] = set()
+    events = session.exec(select(AuditEvent.after).where(AuditEvent.action == "import", AuditEvent.at > moment))
+    for after in events.all():
+        if isinstance(after, dict):
+            found.update(int(s) for s in after.get("superseded") or [] if str(s).isdigit())
+    return found
+
+
+def _restored(field: str, value: Any) -> Any:
+    """A value as an update event's "before" kept it (JSON), back in the column's type."""
+    if value is None:
+        return None
+    if field == "amount":
+        return Decimal(str(value))
+    if field in ("fiscal_year", "office_id", "program_id", "implementer_id"):
+        return int(value)
+    return value
+
+
+def obligations_as_of(session: Session, moment: datetime) -> Any:
+    """The obligations as they stood at a moment, as an entity totals and lists can select from.
+
+    Rebuilt from what is kept: a record counts if it was created by then and was current then
+    (not deleted by then: ``deleted_at``; its file not superseded by then: the import events; only
+    a current record can be deleted, so a deleted one was current until then), with the
+    values it had then (the "before" of every update event since, undone newest first). Records
+    changed since are written, as they were, to a temporary table; the rest are read in place.
+    """
+    if moment.tzinfo is None:
+        raise ValueError("as_of needs an aware datetime (UTC)")
+    connection = session.connection()
+    _as_of_table.drop(connection, checkfirst=True)
+    _as_of_table.create(connection)
+    updates = session.exec(select(AuditEvent.entity_id, AuditEvent.before)
+                           .where(AuditEvent.entity_type == "obligation", AuditEvent.action == "obligation.update",
+                                  AuditEvent.at > moment)
+                           .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())).all()  # type: ignore[attr-defined]
+    superseded = superseded_after(session, moment)
+    changed = sorted({int(entity_id) for entity_id, _ in updates if entity_id and entity_id.isdigit()})
+    states: dict[int, dict[str, Any]] = {}
+    for start in range(0, len(changed), 500):
+        rows = session.exec(select(Obligation).where(Obligation.id.in_(changed[start:start + 500]),  # type: ignore[union-attr]
+                                                     Obligation.created_at <= moment)).all()
+        for record in rows:
+            # Deleting needs a current record, so a deleted one was current until it was deleted.
+            was_current = (record.deleted_at > moment if record.deleted_at is not None
+                           else record.current or record.submission_id in superseded)
+            states[record.id] = {**{f: getattr(record, f) for f in _AS_OF_FIELDS}, "id": record.id,  # type: ignore[index]
+                                 "current": was_current}
+    for entity_id, before in updates:  # newest first: each undoes what came after it
+        state = states.get(int(entity_id)) if entity_id and entity_id.isdigit() else None
+        if state is not None and isinstance(before, dict):
+            state.update({f: _restored(f, before[f]) for f in _AS_OF_FIELDS if f in before})
+    if states:
+        session.execute(_as_of_table.insert(), list(states.values()))
+    table = Obligation.__table__  # type: ignore[attr-defined]
+    unchanged = (select(*[table.c[f] for f in ("id", *_AS_OF_FIELDS)], literal(True).label("current"))
+                 .where(table.c.created_at <= moment,
+                        or_(table.c.deleted_at > moment,
+                            and_(table.c.deleted_at.is_(None),
+                                 table.c.current | table.c.submission_id.in_(sorted(superseded)))),
+                        table.c.id.not_in(select(_as_of_table.c.id))))
+    changed_then = select(*[_as_of_table.c[f] for f in ("id", *_AS_OF_FIELDS, "current")])
+    return aliased(Obligation, union_all(unchanged, changed_then).subquery("obligation_as_of"), adapt_on_names=True)
+

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 
+from sqlalchemy import func
 from sqlmodel import Session, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from tracker.audit import record_event
 from tracker.countries import CountryResolver
-from tracker.models import ROLES, User, UserCountry
+from tracker.models import ROLES, AuditEvent, User, UserCountry
 from tracker.offices import OfficeResolver
 
 #: Passwords shorter than this are refused.
@@ -26,9 +28,46 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password, method="scrypt")
 
 
-def verify_password(user: User, password: str) -> bool:
-    """Tell whether the password is the user's."""
+def verify_password(user: User | None, password: str) -> bool:
+    """Tell whether the password is the user's. With no user, a hash is still checked, so an
+    unknown username takes as long to refuse as a wrong password (no enumeration by timing)."""
+    global _DUMMY_HASH
+    if user is None:
+        if _DUMMY_HASH is None:
+            _DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
+        check_password_hash(_DUMMY_HASH, password)
+        return False
     return check_password_hash(user.password_hash, password)
+
+
+_DUMMY_HASH: str | None = None
+
+#: Audit actions of sign-in.
+SIGN_IN, SIGN_IN_FAILED, SIGN_IN_THROTTLED, SIGN_OUT = "sign_in", "sign_in.failed", "sign_in.throttled", "sign_out"
+
+
+def sign_in_wait(session: Session, *, username: str, ip: str | None, now: datetime, max_failures: int,
+                 max_per_ip: int, window: timedelta) -> timedelta | None:
+    """How long sign-in stays refused for this username or client address, or None if it is allowed.
+
+    Failed sign-ins are counted from the audit trail (every one is an event), not in memory, so
+    the limit holds across worker processes and restarts. A username's count starts again after
+    its last successful sign-in; an address's count does not.
+    """
+    since = now - window
+    last_success = session.exec(select(func.max(AuditEvent.at)).where(
+        AuditEvent.action == SIGN_IN, AuditEvent.actor == username[:100], AuditEvent.at >= since)).one()
+    checks = [(AuditEvent.actor == username[:100], max_failures, max(since, last_success or since))]
+    if ip:
+        checks.append((AuditEvent.ip == ip[:45], max_per_ip, since))
+    waits = []
+    for condition, limit, start in checks:
+        recent = session.exec(select(AuditEvent.at).where(AuditEvent.action == SIGN_IN_FAILED, condition,
+                                                          AuditEvent.at > start)
+                              .order_by(AuditEvent.at.desc()).limit(limit)).all()  # type: ignore[attr-defined]
+        if limit > 0 and len(recent) >= limit:
+            waits.append(recent[-1] + window - now)  # until the oldest of the last `limit` leaves the window
+    return max(waits) if waits else None
 
 
 def generate_password() -> str:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, abort, g, render_template, request
+from flask import Flask, abort, g, has_request_context, render_template, request
+from flask.sessions import SecureCookieSessionInterface
 from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -62,6 +63,16 @@ def require(allowed: bool) -> None:
         abort(403)
 
 
+class SessionCookies(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, with the cookie marked Secure whenever the request came
+    over HTTPS (behind a proxy: once ProxyFix has read X-Forwarded-Proto), not only when
+    SESSION_COOKIE_SECURE says so."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        """Secure if configured so, or if this request is HTTPS."""
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or (has_request_context() and request.is_secure)
+
+
 def _security_headers(response: Any) -> Any:
     response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -101,9 +112,11 @@ def register_views(app: Flask) -> None:
 
     login_manager.init_app(app)
     csrf.init_app(app)
+    app.session_interface = SessionCookies()
     for module in (auth, main, dashboard, obligations, review, uploads, admin, api):
         app.register_blueprint(module.bp)
     csrf.exempt(api.bp)  # read-only GETs
+    app.before_request(auth.end_expired_session)
     app.after_request(_security_headers)
     app.register_error_handler(HTTPException, _error_page)
     app.register_error_handler(CSRFError, _csrf_error)

@@ -3,7 +3,10 @@ and loading the sample scenario kept in imports/."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+import io
+from datetime import date, datetime, time, timedelta, timezone
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 from flask_wtf import FlaskForm
@@ -11,7 +14,7 @@ from sqlmodel import select
 from wtforms import PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from tracker.audit import record_event
+from tracker.audit import AuditQuery, list_events, record_event, write_events_csv
 from tracker.db import get_session
 from tracker.lookups import NameLookupError
 from tracker.models import (ROLES, Agency, AgencyAlias, AuditEvent, Country, CountryAlias, Implementer, ImplementerAlias,
@@ -93,7 +96,9 @@ def toggle_user(user_id: int) -> ResponseReturnValue:
     if user is not None and user.id != get_actor().user_id:
         user.active = not user.active
         record_event(session, action="user.update", actor=get_actor().username, user_id=get_actor().user_id,
-                     entity_type="user", entity_id=user.id, after={"active": user.active})
+                     entity_type="user", entity_id=user.id, before={"active": not user.active},
+                     after={"active": user.active},
+                     summary=f"{'switched on' if user.active else 'switched off'} the account of {user.username}")
         session.commit()
         flash(f"{user.username} is now {'active' if user.active else 'inactive'}.", "success")
     return redirect(url_for("admin.index"))
@@ -144,6 +149,54 @@ def set_ceiling(program_id: int) -> ResponseReturnValue:
         session.commit()
         flash("Ceiling saved.", "success")
     return redirect(url_for("admin.index"))
+
+
+def _audit_query() -> AuditQuery:
+    """The audit page's filters, from the query string (dates are UTC days, both included)."""
+    args = request.args
+
+    def day(name: str) -> date | None:
+        try:
+            return date.fromisoformat(args.get(name, "").strip()) if args.get(name, "").strip() else None
+        except ValueError:
+            flash(f"{name}: {args.get(name)!r} is not a date (YYYY-MM-DD); ignored.", "error")
+            return None
+
+    since, until = day("since"), day("until")
+    page = args.get("page", "1")
+    return AuditQuery(actor=args.get("actor", "").strip()[:100] or None, action=args.get("action", "").strip()[:40] or None,
+                      entity_type=args.get("entity_type", "").strip()[:40] or None,
+                      entity_id=args.get("entity_id", "").strip()[:40] or None,
+                      since=datetime.combine(since, time(), timezone.utc) if since else None,
+                      until=datetime.combine(until + timedelta(days=1), time(), timezone.utc) if until else None,
+                      page=int(page) if page.isdigit() and int(page) > 0 else 1)
+
+
+@bp.get("/audit")
+def audit() -> ResponseReturnValue:
+    """The audit trail, newest first, filtered by actor, action, record and dates, a page at a time."""
+    query = _audit_query()
+    session = get_session()
+    events, total = list_events(session, query)
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    actions = session.exec(select(AuditEvent.action).distinct().order_by(AuditEvent.action)).all()
+    return render_template("admin/audit.html", events=events, total=total, query=query, args=args, actions=actions,
+                           pages=max(1, -(-total // query.per_page)))
+
+
+@bp.get("/audit.csv")
+def audit_csv() -> ResponseReturnValue:
+    """The filtered audit trail as CSV (every page), with formula-like text neutralised."""
+    query = _audit_query()
+    buffer = io.StringIO()
+    count = write_events_csv(get_session(), query, buffer)
+    record_event(get_session(), action="audit.export", actor=get_actor().username, user_id=get_actor().user_id,
+                 summary=f"exported {count} audit events",
+                 after={k: v for k, v in request.args.items() if v})
+    get_session().commit()
+    data = io.BytesIO(buffer.getvalue().encode("utf-8-sig"))  # with a BOM, Excel reads it as UTF-8
+    return send_file(data, as_attachment=True, mimetype="text/csv",
+                     download_name=f"tracker-audit-{datetime.now(timezone.utc):%Y-%m-%d-%H%M}.csv")
 
 
 @bp.post("/demo")

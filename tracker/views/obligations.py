@@ -32,7 +32,8 @@ from tracker.models import (
 from tracker.exporting import budget_workbook
 from tracker.permissions import can_edit_obligation, can_export, can_view_country, visible_countries
 from tracker.reconcile import reconcile
-from tracker.records import ObligationIn, RecordError, StaleRecord, create_obligation, update_obligation
+from tracker.records import (ObligationIn, RecordError, StaleRecord, create_obligation, delete_obligation,
+                             update_obligation)
 from tracker.reporting import BrowseQuery, browse_obligations, country_names
 from tracker.views import get_actor, options, require
 
@@ -155,7 +156,9 @@ def _choices(form: ObligationForm) -> None:
 def _save(obligation: Obligation | None) -> ResponseReturnValue:
     session = get_session()
     actor = get_actor()
-    form = ObligationForm(obj=obligation)
+    # The stored record fills the form to show it; a submitted form is read alone (a field left out
+    # of it is missing, not silently the stored value, which would also fail the text validators).
+    form = ObligationForm(obj=obligation if request.method == "GET" else None)
     _choices(form)
     require(bool(form.office_id.choices))
     if obligation is not None and request.method == "GET":
@@ -210,3 +213,29 @@ def edit(obligation_id: int) -> ResponseReturnValue:
     office = get_session().get(Office, obligation.office_id)
     require(can_edit_obligation(get_actor(), office.agency_id, office.id))  # type: ignore[union-attr,arg-type]
     return _save(obligation)
+
+
+@bp.post("/obligations/<int:obligation_id>/delete")
+@login_required
+def delete(obligation_id: int) -> ResponseReturnValue:
+    """Delete an obligation (agency staff of its agency): kept, no longer counted, audited."""
+    session = get_session()
+    actor = get_actor()
+    obligation = _load(obligation_id)
+    office = session.get(Office, obligation.office_id)
+    require(can_edit_obligation(actor, office.agency_id, office.id))  # type: ignore[union-attr,arg-type]
+    version = request.form.get("version", "")
+    try:
+        delete_obligation(session, obligation, user_id=actor.user_id, actor=actor.username,
+                          expected_version=int(version) if version.isdigit() else -1,
+                          reason=request.form.get("reason", ""))
+        session.commit()
+        reconcile(session, {(obligation.country_code, obligation.fiscal_year)}, actor=actor.username)
+        session.commit()
+    except (RecordError, StaleRecord) as exc:
+        session.rollback()
+        flash(str(exc), "error")
+    else:
+        flash("Obligation deleted; it is kept in the history and no longer counts.", "success")
+    return redirect(url_for("obligations.detail", obligation_id=obligation_id))
+
