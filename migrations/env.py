@@ -40,12 +40,15 @@ def run_migrations_online() -> None:
             context.run_migrations()
         return
     from tracker.db import make_engine
+    from tracker.migrate import check_foreign_keys, foreign_keys_deferred
 
     engine = make_engine(_url())
-    with engine.begin() as connection:
-        _configure(connection=connection)
-        with context.begin_transaction():
-            context.run_migrations()
+    with engine.connect() as connection, foreign_keys_deferred(connection):  # as `tracker db` does
+        with connection.begin():
+            _configure(connection=connection)
+            with context.begin_transaction():
+                context.run_migrations()
+            check_foreign_keys(connection)
     engine.dispose()
 
 

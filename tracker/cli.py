@@ -61,7 +61,7 @@ def init_app(app: Flask) -> None:
     """Register the commands on the app (FlaskGroup lists them under `tracker`)."""
     for command in (db_group, seed_command, users_group, serve_command, import_command, totals_command,
                     obligations_command, reports_command, reconcile_command, flags_group, awareness_command,
-                    coverage_command, export_command):
+                    coverage_command, export_command, backup_command, restore_command):
         app.cli.add_command(command)
 
 
@@ -392,22 +392,29 @@ def _filter_options(fn):  # type: ignore[no-untyped-def]
 @_filter_options
 @click.option("--program", "programs", multiple=True, help="Only this program code (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of {grouping..., amount}.")
+@click.option("--as-of", "as_of", metavar="YYYY-MM-DD[THH:MM]",
+              help="Totals as they stood then (UTC; a date alone means the end of that day), rebuilt from the "
+                   "audit trail and the submission history.")
 @with_appcontext
 def totals_command(by: str, fiscal_years: tuple[int, ...], agencies: tuple[str, ...], countries: tuple[str, ...],
-                   programs: tuple[str, ...], as_json: bool) -> None:
+                   programs: tuple[str, ...], as_json: bool, as_of: str | None = None) -> None:
     """Sum obligations (agency records, as recorded) by fiscal year, agency, country and more.
 
     Obligated amounts and de-obligations count; proposed ones and superseded files do not.
     Embassy report rows are never money and never summed.
     """
     from tracker.money import format_money
-    from tracker.reporting import totals
+    from tracker.reporting import parse_as_of, totals
 
     _require_current()
     groups = [b.strip() for b in by.split(",") if b.strip()]
     filters = _filters(fiscal_years, agencies, countries, programs)
+    try:
+        moment = parse_as_of(as_of) if as_of else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--as-of") from exc
     with _session() as session:
-        rows = totals(session, groups, filters)
+        rows = totals(session, groups, filters, as_of=moment)
     if as_json:
         click.echo(json.dumps(rows, default=_json_default, indent=1))
         return
@@ -636,3 +643,52 @@ def export_command(out: str | None, fiscal_years: tuple[int, ...], agencies: tup
                             programs=filters.programs, sort="fiscal_year")
         held = budget_workbook(session, query, out, by="command line")
     click.echo(f"{out}: {held['obligations']:,} obligations, total {held['total']:,.2f}")
+
+
+# --- tracker backup, restore --------------------------------------------------------------
+
+
+@click.command("backup")
+@click.argument("out", required=False, type=click.Path(dir_okay=False))
+@with_appcontext
+def backup_command(out: str | None) -> None:
+    """Back up the whole database to OUT (default: instance/backups/tracker-DATE-TIME.sqlite3,
+    or .pgdump on PostgreSQL). Safe while the app runs: the copy is one consistent snapshot."""
+    from tracker.backup import BackupError, backup, default_backup_path
+
+    url = current_app.config["DATABASE_URL"]
+    try:
+        info = backup(url, out or default_backup_path(current_app.instance_path, url))
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"backed up {_safe_url(url)} to {info.describe()}")
+
+
+@click.command("restore")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_appcontext
+def restore_command(file: str, yes: bool) -> None:
+    """Replace everything in the database with the backup FILE (made by `tracker backup`).
+
+    The file is checked first; a refused or failed restore leaves the database as it was.
+    Stop `tracker serve` first: sessions in progress would see the data change under them.
+    """
+    from tracker.backup import BackupError, audit_restore, inspect_backup, restore
+
+    url = current_app.config["DATABASE_URL"]
+    try:
+        info = inspect_backup(file)
+        if not yes:
+            click.confirm(f"Replace everything in {_safe_url(url)} with {info.describe()}?", abort=True)
+        get_engine().dispose()  # no pooled connection of ours holds the old database open
+        restore(url, file)
+        audit_restore(url, info, actor="cli")
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        get_engine().dispose()
+    click.echo(f"restored {info.describe()}")
+    if info.revision != migrate.head_revision():
+        click.echo(f"the backup is at revision {info.revision}, not the latest {migrate.head_revision()}: "
+                   "run `tracker db upgrade`")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -11,7 +13,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlmodel import SQLModel
 
 import tracker.models  # noqa: F401  (registers the tables on SQLModel.metadata)
@@ -40,9 +42,44 @@ def alembic_config(url: str | None = None) -> Config:
 
 def _run(engine: Engine, fn: Any, *args: Any) -> None:
     config = alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        fn(config, *args)
+    with engine.connect() as connection, foreign_keys_deferred(connection):
+        with connection.begin():
+            config.attributes["connection"] = connection
+            fn(config, *args)
+            check_foreign_keys(connection)
+
+
+@contextmanager
+def foreign_keys_deferred(connection: Connection) -> Iterator[None]:
+    """On SQLite, let a migration rebuild tables that other rows refer to.
+
+    SQLite alters most columns by "move and copy" (Alembic's batch mode): a new table is filled
+    from the old one, which is then dropped. With foreign keys enforced, dropping a table that
+    holds referenced rows fails (or would cascade), so a database with data could not be
+    migrated at all. As Alembic's documentation advises, enforcement is off for the migration
+    (the pragma only takes effect outside a transaction) and the references are checked with
+    ``check_foreign_keys`` before it commits. Other databases alter in place: nothing to do.
+    """
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    raw = connection.connection.driver_connection  # no transaction open yet: the pragma applies
+    raw.execute("PRAGMA foreign_keys = OFF")
+    try:
+        yield
+    finally:
+        raw.execute("PRAGMA foreign_keys = ON")
+
+
+def check_foreign_keys(connection: Connection) -> None:
+    """Raise (so the migration's transaction rolls back) if any row refers to a missing one."""
+    if connection.dialect.name != "sqlite":
+        return
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        shown = "; ".join(f"{table} row {rowid} -> {parent}" for table, rowid, parent, _ in broken[:5])
+        raise RuntimeError(f"the migration left {len(broken)} rows referring to missing rows ({shown}): "
+                           "nothing was changed")
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
