@@ -125,6 +125,11 @@ def test_deleting_an_obligation_keeps_it_stops_counting_and_audits_the_whole_rec
     assert event.after["current"] is False and "entered twice" in event.summary
     with pytest.raises(RecordError, match="no longer current"):
         delete_obligation(session, kept, user_id=None, actor="tester", expected_version=kept.version)
+    with pytest.raises(RecordError, match="cannot be corrected"):
+        update_obligation(session, kept, data, user_id=None, actor="tester", expected_version=kept.version)
+    session.rollback()
+    assert session.get(Obligation, obligation.id).amount == Decimal("1000.50")
+    assert session.exec(select(AuditEvent).where(AuditEvent.action == "obligation.update")).all() == []
 
 
 # --- totals as of a past moment ------------------------------------------------------------

@@ -118,6 +118,11 @@ def update_obligation(session: Session, obligation: Obligation, data: Obligation
     """Change an obligation, if nobody changed it since it was opened (the caller commits)."""
     if obligation.version != expected_version:
         raise StaleRecord(f"obligation {obligation.id} was changed by someone else since you opened it; reload it")
+    if not obligation.current:
+        # A deleted record, or one whose file was superseded, no longer counts: correcting it
+        # would change nothing anyone sees; the current record is the one to correct.
+        raise RecordError({"record": f"obligation {obligation.id} is no longer current "
+                                     "(deleted, or its file was superseded) and cannot be corrected"})
     before = _snapshot(obligation)
     blocks = {(obligation.country_code, obligation.fiscal_year)}
     for name, value in _clean(session, data).items():

@@ -79,6 +79,34 @@ def test_agency_staff_cannot_edit_another_agencys_obligation(sign_in, session: S
     assert sign_in("reviewer").get("/obligations/new").status_code == 403
 
 
+def test_a_deleted_obligation_cannot_be_corrected(sign_in, session: Session) -> None:
+    from tracker.models import Agency, Office
+
+    dol = session.exec(select(Obligation).join(Office, Office.id == Obligation.office_id)
+                       .join(Agency, Agency.id == Office.agency_id)
+                       .where(Agency.code == "DOL", Obligation.current == True)).first()  # noqa: E712
+    client = sign_in("labor")
+    form_page = text(client.get(f"/obligations/{dol.id}/edit"))
+    detail = text(client.get(f"/obligations/{dol.id}"))
+    deleted = client.post(f"/obligations/{dol.id}/delete", data={"csrf_token": csrf_token(detail),
+                                                                  "version": str(dol.version), "reason": "twice"})
+    assert deleted.status_code == 302
+    session.rollback()
+    session.refresh(dol)
+    amount, version = dol.amount, dol.version
+    assert not dol.current and "Correct this obligation" not in text(client.get(f"/obligations/{dol.id}"))
+    fields = dict(re.findall(r'name="(\w+)"[^>]*value="([^"]*)"', form_page))
+    form = {**fields, "csrf_token": csrf_token(form_page), "fiscal_year": str(dol.fiscal_year),
+            "office_id": str(dol.office_id), "country_code": dol.country_code, "implementer": dol.implementer_name,
+            "title": dol.title or "x", "amount": "1", "status": "obligated", "program_id": "0", "area": "protection",
+            "version": str(version)}
+    refused = client.post(f"/obligations/{dol.id}/edit", data=form)
+    assert refused.status_code == 400 and "cannot be corrected" in text(refused), re.findall(r"error[^<]{0,40}<[^<]{0,200}", text(refused))
+    session.rollback()
+    session.refresh(dol)
+    assert (dol.amount, dol.version, dol.current) == (amount, version, False)
+
+
 def test_reviewer_decides_a_flag_and_a_stale_form_is_told(sign_in, session: Session) -> None:
     flag = session.exec(select(Flag).where(Flag.type == "possible_duplicate_funding")).first()
     client = sign_in("reviewer")

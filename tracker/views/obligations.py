@@ -187,7 +187,12 @@ def _save(obligation: Obligation | None) -> ResponseReturnValue:
         except RecordError as exc:
             session.rollback()
             for name, message in exc.problems.items():
-                getattr(form, name if name != "implementer" else "implementer").errors.append(message)
+                field = getattr(form, name, None)
+                if field is None:  # about the record as a whole, not one field
+                    flash(message, "error")
+                    form.form_errors.append(message)
+                else:
+                    field.errors.append(message)
         except StaleRecord as exc:
             session.rollback()
             flash(str(exc), "error")
