@@ -202,6 +202,12 @@ def test_flags_cli_contract(scenario, runner: FlaskCliRunner, session: Session) 
     assert bad.exit_code == 1 and "no flag 99999" in bad.output
     session.rollback()
     assert session.exec(select(AuditEvent).where(AuditEvent.action == "flag.decide")).one().actor == "ana"
+    rerun = runner.invoke(args=["reconcile", "--country", "IDN"])
+    assert rerun.exit_code == 0, rerun.output
+    session.rollback()
+    event = session.exec(select(AuditEvent).where(AuditEvent.action == "reconcile")).one()
+    assert event.actor == "cli" and "IDN" in event.summary and event.after["country_years"] >= 1
+    assert event.after["opened"] == 0 and "embassy_unaware" in event.after["flags_by_type"]
 
 
 def test_decisions_need_a_comment_and_a_known_decision(scenario, session: Session) -> None:

@@ -18,6 +18,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from tracker import migrate
+from tracker.audit import record_event
 from tracker.db import get_engine, session_scope
 from tracker.lookups import NameLookupError
 from tracker.models import ROLES, Agency, User
@@ -504,6 +505,12 @@ def reconcile_command(country: str | None, fiscal_year: int | None) -> None:
                     query = query.where(model.fiscal_year == fiscal_year)
                 blocks |= {(c, y) for c, y in session.execute(query)}
         report = reconcile(session, blocks, actor="cli")
+        counts = {"country_years": report.blocks, "matches": report.matches, "opened": report.opened,
+                  "reopened": report.reopened, "closed": report.closed, "flags_by_type": report.flags_by_type}
+        record_event(session, action="reconcile", actor="cli", summary=(
+            f"reconciled {report.blocks} country-years" + (f" ({code or 'all countries'}, "
+                                                             f"{fiscal_year or 'all years'})" if blocks is not None else "")),
+                     after=counts)
     click.echo(f"reconciled {report.blocks} country-years: {report.matches} matches; flags {report.opened} new, "
                f"{report.reopened} reopened, {report.closed} closed")
     for kind, count in sorted(report.flags_by_type.items()):
