@@ -20,9 +20,10 @@ from sqlmodel import Session, select
 
 from tests.workbooks import AGENCY_HEADERS, agency_rows, write_xlsx
 from tracker.audit import AuditQuery, AuditTrailError, list_events, record_event, write_events_csv
+from tracker.dates import parse_as_of
 from tracker.models import AuditEvent, Obligation, Office, utcnow
 from tracker.records import ObligationIn, RecordError, create_obligation, delete_obligation, update_obligation
-from tracker.reporting import parse_as_of, totals
+from tracker.reporting import totals
 
 GROUPS = [["fiscal_year", "agency", "country"], ["office", "program", "status"], ["region"], ["implementer"],
           ["fiscal_year"]]

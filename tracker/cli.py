@@ -361,9 +361,8 @@ def _json_default(value: object) -> str:
 def _filters(fiscal_years: tuple[int, ...], agencies: tuple[str, ...], countries: tuple[str, ...],
              programs: tuple[str, ...] = ()):  # type: ignore[no-untyped-def]
     from tracker.countries import CountryResolver
+    from tracker.models import Program
     from tracker.reporting import RecordFilters
-
-    from tracker.models import Agency, Program
 
     with _session() as session:
         resolver = CountryResolver.load(session)
@@ -405,7 +404,8 @@ def totals_command(by: str, fiscal_years: tuple[int, ...], agencies: tuple[str, 
     Embassy report rows are never money and never summed.
     """
     from tracker.money import format_money
-    from tracker.reporting import parse_as_of, totals
+    from tracker.dates import parse_as_of
+    from tracker.reporting import totals
 
     _require_current()
     groups = [b.strip() for b in by.split(",") if b.strip()]
@@ -505,12 +505,11 @@ def reconcile_command(country: str | None, fiscal_year: int | None) -> None:
                     query = query.where(model.fiscal_year == fiscal_year)
                 blocks |= {(c, y) for c, y in session.execute(query)}
         report = reconcile(session, blocks, actor="cli")
-        counts = {"country_years": report.blocks, "matches": report.matches, "opened": report.opened,
-                  "reopened": report.reopened, "closed": report.closed, "flags_by_type": report.flags_by_type}
-        record_event(session, action="reconcile", actor="cli", summary=(
-            f"reconciled {report.blocks} country-years" + (f" ({code or 'all countries'}, "
-                                                             f"{fiscal_year or 'all years'})" if blocks is not None else "")),
-                     after=counts)
+        scope = f" ({code or 'all countries'}, {fiscal_year or 'all years'})" if blocks is not None else ""
+        record_event(session, action="reconcile", actor="cli", summary=f"reconciled {report.blocks} country-years{scope}",
+                     after={"country_years": report.blocks, "matches": report.matches, "opened": report.opened,
+                            "reopened": report.reopened, "closed": report.closed,
+                            "flags_by_type": report.flags_by_type})
     click.echo(f"reconciled {report.blocks} country-years: {report.matches} matches; flags {report.opened} new, "
                f"{report.reopened} reopened, {report.closed} closed")
     for kind, count in sorted(report.flags_by_type.items()):

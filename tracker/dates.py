@@ -11,7 +11,7 @@ year's margin either side), such as Excel serial 1 = 1 January 1900.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 
 from tracker.fiscal import FY_MAX, FY_MIN, fiscal_year_bounds
@@ -132,3 +132,17 @@ def _month(name: str, text: str) -> int:
     if month is None:
         raise DateError(f"{text!r}: {name!r} is not a month")
     return month
+
+
+def parse_as_of(text: str) -> datetime:
+    """A moment as people give it: YYYY-MM-DD (the end of that day) or YYYY-MM-DDTHH:MM[:SS[.ffffff]],
+    in UTC unless an offset (+05:00, Z) is given. Raises DateError saying what is accepted."""
+    value = text.strip()
+    try:
+        if len(value) == 10:
+            day = datetime.strptime(value, "%Y-%m-%d")
+            return datetime.combine(day.date() + timedelta(days=1), time(), timezone.utc) - timedelta(microseconds=1)
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace(" ", "T"))
+    except ValueError:
+        raise DateError(f"{text!r} is not a date or moment; give YYYY-MM-DD or YYYY-MM-DDTHH:MM (UTC)") from None
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)

@@ -14,7 +14,6 @@ import warnings
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import IO, Any
@@ -26,14 +25,13 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.filters import AutoFilter
 from openpyxl.worksheet.table import Table, TableStyleInfo
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from tracker.models import (
     AREAS,
     Agency,
     Country,
-    EmbassyReportRow,
     Flag,
     FlagRecord,
     Implementer,
@@ -337,11 +335,9 @@ def _write_ledger(session: Session, sheet: Any, scope: list[str] | None = None) 
     """The whole initiative against its ceiling, as the dashboard shows it (a part of it would
     misstate what is left); for a user confined to some countries (an embassy officer), only
     those hubs' lines, and no ceiling left (it depends on the other posts' money)."""
-    from tracker.reporting import program_ledger
+    from tracker.reporting import INITIATIVE, program_ledger
 
-    program, ledger = program_ledger(session, "PRES-50M")
-    if scope is not None:
-        ledger = [r for r in ledger if r["country"] in scope]
+    program, ledger = program_ledger(session, INITIATIVE, scope)
     running = Decimal("0.00")
     rows = []
     for r in sorted(ledger, key=lambda r: (r["fiscal_year"], r["country"] or r["region"])):

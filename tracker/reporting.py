@@ -225,12 +225,19 @@ def coverage_by_post(session: Session, countries: list[str] | None = None) -> di
     return found
 
 
-def program_ledger(session: Session, program_code: str) -> tuple[Program | None, list[dict[str, Any]]]:
-    """A program and its obligations by hub (country) and fiscal year."""
+#: The President's $50M initiative, whose ledger the dashboard and the budget workbook show.
+INITIATIVE = "PRES-50M"
+
+
+def program_ledger(session: Session, program_code: str,
+                   countries: list[str] | None = None) -> tuple[Program | None, list[dict[str, Any]]]:
+    """A program and its obligations by hub (country) and fiscal year; only those countries'
+    hubs when given (a user confined to some countries sees no other post's money)."""
     program = session.exec(select(Program).where(Program.code == program_code)).first()
     if program is None:
         return None, []
-    return program, totals(session, ["fiscal_year", "country"], RecordFilters(programs=[program_code]))
+    return program, totals(session, ["fiscal_year", "country"],
+                           RecordFilters(programs=[program_code], countries=list(countries or [])))
 
 
 def country_names(session: Session) -> dict[str, str]:
@@ -413,22 +420,6 @@ _as_of_table = Table(
     Column("status", String(12)), Column("amount", Money()), Column("current", Boolean),
     prefixes=["TEMPORARY"],
 )
-
-
-def parse_as_of(text: str) -> datetime:
-    """A moment as people give it: YYYY-MM-DD (the end of that day) or YYYY-MM-DDTHH:MM[:SS[.ffffff]],
-    in UTC unless an offset (+05:00, Z) is given. Raises ValueError saying what is accepted."""
-    from datetime import time, timedelta, timezone
-
-    value = text.strip()
-    try:
-        if len(value) == 10:
-            day = datetime.strptime(value, "%Y-%m-%d")
-            return datetime.combine(day.date() + timedelta(days=1), time(), timezone.utc) - timedelta(microseconds=1)
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace(" ", "T"))
-    except ValueError:
-        raise ValueError(f"{text!r} is not a date or moment; give YYYY-MM-DD or YYYY-MM-DDTHH:MM (UTC)") from None
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
 
 
 def superseded_after(session: Session, moment: datetime) -> set[int]:

@@ -13,6 +13,7 @@ from tracker import charts
 from tracker.db import get_session
 from tracker.permissions import visible_countries
 from tracker.reporting import (
+    INITIATIVE,
     RecordFilters,
     country_names,
     coverage_by_post,
@@ -26,7 +27,6 @@ bp = Blueprint("dashboard", __name__)
 
 #: Codes plotly's world map cannot draw (Kosovo is not in its map data).
 NOT_ON_THE_MAP = frozenset({"XKX"})
-INITIATIVE = "PRES-50M"
 
 
 def dashboard_filters() -> RecordFilters:
@@ -52,9 +52,9 @@ def index() -> ResponseReturnValue:
     by_country = totals(session, ["country"], filters)
     mapped = [r for r in by_country if r["country"] and r["country"] not in NOT_ON_THE_MAP]
     unmapped = [r for r in by_country if not r["country"] or r["country"] in NOT_ON_THE_MAP]
-    program, ledger = program_ledger(session, INITIATIVE)
-    if visible_countries(get_actor()) is not None:  # an embassy officer: their own hubs, not other posts' money
-        ledger = [r for r in ledger if r["country"] in filters.countries]
+    # An embassy officer sees their own hubs, not other posts' money.
+    scope = filters.countries if visible_countries(get_actor()) is not None else None
+    program, ledger = program_ledger(session, INITIATIVE, scope)
     scoped = filters.countries or None
     flags = flag_counts(session, scoped)
     posts = coverage_by_post(session, scoped)
