@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TextIO
 
+from flask import has_request_context, request
 from sqlalchemy import event, func
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, select
@@ -34,10 +35,6 @@ def _refuse_changes(session: OrmSession, _context: Any, _instances: Any) -> None
 
 def _client_address() -> str | None:
     """The web client's address when called during a request (None for commands)."""
-    try:
-        from flask import has_request_context, request
-    except ImportError:  # pragma: no cover - flask is a dependency
-        return None
     return (request.remote_addr or None) if has_request_context() else None
 
 

@@ -337,9 +337,9 @@ class RowNormalizer:
             fallback = self.offices.not_stated(agency)
             return fallback, (f'office "{office_text or agency_text}" is not known; kept under '
                               f"{fallback.agency_code} (office not stated) with the text remembered"), False
-        if default is not None and office.agency_id != default.agency_id and self.context.own_agency_only:
-            return None, f"names {office.agency_code}; you record obligations for {default.agency_code} only", True
         if default is not None and office.agency_id != default.agency_id:
+            if self.context.own_agency_only:
+                return None, f"names {office.agency_code}; you record obligations for {default.agency_code} only", True
             return office, (f"names {office.agency_code}, not {default.agency_code} as given for the file; "
                             f"kept as {office.agency_code}'s"), False
         if default is not None and not office.stated and default.stated and office.agency_id == default.agency_id:
