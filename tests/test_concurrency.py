@@ -272,7 +272,7 @@ def test_two_reviewers_deciding_at_the_same_moment_the_second_is_told(app: Flask
         saved = [name for name, result in outcome.items() if result == "saved"]
         told = {name: result for name, result in outcome.items() if isinstance(result, StaleFlag)}
         assert len(saved) == 1 and len(told) == 1, outcome
-        [winner], [(loser, refusal)] = saved, told.items()
+        [winner], [(_, refusal)] = saved, told.items()
         message = str(refusal)
         assert f"{winner} decided it meanwhile" in message and "Your decision was not saved" in message
         assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", message)

@@ -14,13 +14,11 @@ import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, select
 
-import tracker.models  # noqa: F401 - every table, for the row-by-row comparison
 from tests.processes import (
     TrackerProcess,
     assert_flags_as_recomputed,
@@ -28,6 +26,7 @@ from tests.processes import (
     context,
     start_tracker,
 )
+from tests.snapshots import every_row
 from tests.workbooks import AGENCY_HEADERS, EMBASSY_HEADERS, Row, write_xlsx
 from tracker.db import make_engine
 from tracker.importing.pipeline import (
@@ -54,14 +53,6 @@ def _agency_rows(n: int, version: int) -> list[Row]:
 
 def _total(rows: list[Row]) -> Decimal:
     return sum((Decimal(r[-1]) for r in rows), Decimal("0.00"))
-
-
-def _dump(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table of the tracker, in primary-key order."""
-    with engine.connect() as connection:
-        return {table.name: [tuple(row) for row in connection.execute(
-                    table.select().order_by(*table.primary_key.columns))]
-                for table in SQLModel.metadata.sorted_tables}
 
 
 def _trace(folder: Path) -> list[str]:
@@ -124,7 +115,7 @@ def test_killed_while_writing_leaves_the_database_as_before(engine: Engine, db_u
     the commit: each time the database is as before, row for row; run again, the file commits."""
     rows = _agency_rows(ROWS, 1)
     path = write_xlsx(tmp_path / "dos-v1.xlsx", [AGENCY_HEADERS, *rows])
-    before = _dump(engine)
+    before = every_row(engine)
     kills = {"after-the-first-batch": {TEST_KILL_ENV: str(BATCH_ROWS)},
              "after-the-last-batch": {TEST_KILL_ENV: str(ROWS)},
              "all-written-before-commit": {TEST_KILL_AT_ENV: "commit"}}
@@ -138,7 +129,7 @@ def test_killed_while_writing_leaves_the_database_as_before(engine: Engine, db_u
             assert written == min(int(kill[TEST_KILL_ENV]), len(rows)) and "commit" not in trace, (name, trace)
         else:  # the records, the superseding, the summary and the flags all done; only the commit left
             assert written == len(rows) and trace[-2:] == ["commit", "kill"], (name, trace)
-        assert _dump(engine) == before, name  # not one row of it, in any table (records, totals, flags, audit)
+        assert every_row(engine) == before, name  # not one row of it, in any table (records, totals, flags, audit)
     assert 0 < BATCH_ROWS < len(rows)  # so the first kill fell between two batches of the file
 
     again = _import(db_url, path, tmp_path / "again")
@@ -180,7 +171,7 @@ def test_random_kills_leave_the_database_before_or_after_the_file(engine: Engine
     duration = time.monotonic() - started
     _assert_whole(engine, path, rows)
 
-    before = _dump(engine)
+    before = every_row(engine)
     landed: dict[str, int] = {"before the transaction": 0, "mid-write": 0, "while committing": 0, "after": 0}
     rows_at_kill = []
     attempt = 1
@@ -209,11 +200,11 @@ def test_random_kills_leave_the_database_before_or_after_the_file(engine: Engine
             stored = session.exec(select(Submission).where(Submission.sha256 == sha256_of(str(path)))).first()
         if stored is None:
             assert where != "after", trace
-            assert _dump(engine) == before, f"attempt {attempt}, killed {where}: the database changed"
+            assert every_row(engine) == before, f"attempt {attempt}, killed {where}: the database changed"
         else:
             assert where in ("after", "while committing"), (where, trace)
             _assert_whole(engine, path, rows)
-            before = _dump(engine)
+            before = every_row(engine)
     report = f"{attempt - 1} kills: {landed}; records written when killed mid-write: {sorted(rows_at_kill)}"
     print(report)
     assert landed["mid-write"] >= wanted, report

@@ -24,7 +24,7 @@ from flask import Flask
 from sqlalchemy import Engine, MetaData, Table, insert, inspect, select, text
 from sqlmodel import Session, SQLModel
 
-from tests.test_backup import domain_view, every_row, fill_through_app
+from tests.snapshots import domain_view, every_row, fill_through_app
 from tracker import migrate
 from tracker.db import make_engine, session_scope
 from tracker.flags import FlagFilters, decide_flag, list_flags
